@@ -1,0 +1,102 @@
+"""``Function``: the base class of every differentiable primitive.
+
+A primitive is one small class with ``forward`` (NumPy arrays in, an array out) and
+``backward`` directly beneath it (``dout``, a Tensor, in; one gradient per input out,
+written in Tensor operations so that it can be differentiated again).
+
+``Function.apply`` is the only place that builds graph nodes. It runs ``forward`` on the
+raw arrays and, only when grad mode is on and some input requires a gradient, records the
+node on the output. Arguments that are not Tensors (Python numbers, ndarrays) are
+constants: they reach ``forward`` unchanged and never receive a gradient.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from glassnet.autograd.grad_mode import _enabled
+
+if TYPE_CHECKING:  # pragma: no cover
+    from glassnet.tensor import Tensor
+
+# Set by glassnet.tensor once the Tensor class exists (the two modules need each other).
+Tensor: Any = None
+
+
+class Function:
+    """A differentiable primitive; subclasses define ``forward`` and ``backward``.
+
+    Attributes available inside ``backward``:
+
+    ``inputs``
+        The arguments given to ``apply`` (Tensors and constants), in order.
+    ``needs_input_grad``
+        One bool per argument: does it require a gradient? ``backward`` returns None for
+        the others and should not compute them.
+    ``out()``
+        The output Tensor, for subclasses that set ``saves_output = True`` (a derivative
+        that reuses the forward's result, such as exp' = exp).
+    """
+
+    saves_output = False
+    inputs: tuple[Any, ...] | None
+    needs_input_grad: tuple[bool, ...]
+    out: Any
+
+    def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def backward(self, dout: Tensor) -> tuple[Tensor | None, ...]:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run the primitive on Tensors or constants and return a Tensor."""
+        fn = object.__new__(cls)
+        T = Tensor
+        try:
+            out = fn.forward(*[a.data if isinstance(a, T) else a for a in args], **kwargs)
+        except ValueError as e:
+            raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)
+        result = object.__new__(T)
+        result.data = out
+        result.grad = None
+        result._retain = False
+        if _enabled[0]:
+            needs = tuple(isinstance(a, T) and a._rg for a in args)
+            if True in needs:
+                fn.inputs = args
+                fn.needs_input_grad = needs
+                if cls.saves_output:
+                    fn.out = weakref.ref(result)
+                result._rg = True
+                result._ctx = fn
+                return result
+        result._rg = False
+        result._ctx = None
+        return result
+
+    def release(self) -> None:
+        """Free what the node keeps for ``backward`` (after a backward without retain_graph)."""
+        self.__dict__.clear()
+        self.inputs = None
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+
+def _describe(args: tuple[Any, ...]) -> str:
+    """'shapes (2, 3) and (4,)' for the array-like arguments of a failed op."""
+    shapes = [str(tuple(np.shape(a.data if isinstance(a, Tensor) else a))) for a in args]
+    if len(shapes) == 1:
+        return f"input of shape {shapes[0]}"
+    return "shapes " + ", ".join(shapes[:-1]) + " and " + shapes[-1]
