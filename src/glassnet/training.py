@@ -1,0 +1,444 @@
+"""Training: ``fit``, ``evaluate``, ``History``, early stopping and checkpointed resume.
+
+The lecture's loop, made robust::
+
+    for each epoch:
+        for each minibatch (x, y):                  # minibatch SGD (LECTURE.md section 9)
+            L = loss(model(x), y) + R(W)            # data loss + regularization (section 8)
+            dL/dW by backpropagation                # section 10
+            W <- optimizer update(W, dL/dW)
+
+``fit`` also evaluates on a validation split each epoch, shows a progress bar, stops on
+divergence (a NaN/inf loss or gradient) before the bad step touches the weights, and,
+given ``checkpoint_dir``, saves a checkpoint and ``history.json`` after each epoch so that
+``resume=True`` continues exactly where it stopped (bit for bit).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassnet.autograd.grad_mode import no_grad
+from glassnet.checkpoint import atomic_write_bytes, load, save
+from glassnet.metrics import predictions
+from glassnet.tensor import Tensor
+
+CHECKPOINT_NAME = "last.ckpt"
+HISTORY_NAME = "history.json"
+
+
+class TrainingDivergedError(RuntimeError):
+    """The loss or a gradient became NaN or infinite; training stopped before the update."""
+
+
+@dataclass
+class History:
+    """Per-epoch record of a training run (lists indexed by epoch, starting at epoch 1).
+
+    ``train_accuracy``/``val_accuracy`` hold None for regression targets. ``test_loss`` and
+    ``test_accuracy`` are set when ``fit`` evaluates a test split at the end.
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_accuracy: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_accuracy: list[float | None] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    lr: list[float | None] = field(default_factory=list)
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epochs": self.epochs,
+            "train_loss": self.train_loss,
+            "train_accuracy": self.train_accuracy,
+            "val_loss": self.val_loss,
+            "val_accuracy": self.val_accuracy,
+            "seconds": self.seconds,
+            "lr": self.lr,
+            "test_loss": self.test_loss,
+            "test_accuracy": self.test_accuracy,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> History:
+        keys = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "lr")
+        h = cls(**{k: list(d.get(k) or []) for k in keys})
+        h.test_loss = d.get("test_loss")
+        h.test_accuracy = d.get("test_accuracy")
+        return h
+
+    def save(self, path: str | Path) -> None:
+        """Write ``history.json`` atomically."""
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=True)
+        atomic_write_bytes(path, text.encode("utf-8"))
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+class Callback:
+    """Hooks called by ``fit``. ``on_epoch_end`` may return True to stop training."""
+
+    def on_train_begin(self, model: Any, history: History) -> None:
+        """Called once before the first epoch (also on resume)."""
+
+    def on_epoch_end(self, epoch: int, history: History, model: Any) -> bool | None:
+        """Called after each epoch with the updated history."""
+        return None
+
+    def on_train_end(self, model: Any, history: History) -> None:
+        """Called once after the last epoch."""
+
+
+class EarlyStopping(Callback):
+    """Stop when a monitored value has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        A History list: "val_loss" (minimised), "val_accuracy" (maximised), ...
+    patience : int
+        Epochs without an improvement larger than ``min_delta`` before stopping.
+    restore_best : bool
+        At the end, load the weights of the best epoch back into the model.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 3,
+        min_delta: float = 0.0,
+        mode: str | None = None,
+        restore_best: bool = True,
+    ) -> None:
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        if mode is None:
+            mode = "max" if "accuracy" in monitor else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode, self.restore_best = mode, restore_best
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.best_state: dict[str, np.ndarray] | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, history: History, model: Any) -> bool:
+        values = getattr(history, self.monitor, None)
+        if not isinstance(values, list):
+            raise ValueError(f"EarlyStopping: History has no list {self.monitor!r}")
+        value = values[-1]
+        if value is None:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r}, which this run does not record "
+                "(pass val= to fit, or monitor train_loss)"
+            )
+        sign = 1.0 if self.mode == "min" else -1.0
+        if self.best is None or sign * (value - self.best) < -self.min_delta:
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_state = model.state_dict()
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, model: Any, history: History) -> None:
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def _check_split(split: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(split, (tuple, list)) or len(split) != 2:
+        raise TypeError(f"{name} must be a pair (X, y) of arrays")
+    X, y = (np.asarray(getattr(a, "data", a)) for a in split)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"{name}: X has {X.shape[0]} samples but y has {y.shape[0]}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty")
+    if X.dtype.kind == "f" and not np.isfinite(X).all():
+        raise ValueError(f"{name}: X contains NaN or infinite values")
+    return X, y
+
+
+def _loss_value(loss: Tensor, where: str) -> float:
+    value = float(loss.data)
+    if not math.isfinite(value):
+        raise TrainingDivergedError(f"{where}: the loss is {value}")
+    return value
+
+
+def evaluate(
+    model: Any,
+    loss: Callable[[Tensor, Any], Tensor] | None,
+    X: Any,
+    y: Any,
+    batch_size: int = 1024,
+) -> dict[str, float | None]:
+    """Mean loss and accuracy of ``model`` on (X, y), in eval mode, without a graph.
+
+    Returns ``{"loss": ..., "accuracy": ...}`` (accuracy None for non-integer targets).
+    """
+    X, y = _check_split((X, y), "evaluate")
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    n = X.shape[0]
+    total_loss = 0.0
+    correct = 0
+    classification = y.dtype.kind in "iu"
+    try:
+        with no_grad():
+            for start in range(0, n, batch_size):
+                xb, yb = X[start : start + batch_size], y[start : start + batch_size]
+                scores = model(Tensor(xb))
+                if loss is not None:
+                    total_loss += float(loss(scores, yb).data) * xb.shape[0]
+                if classification:
+                    correct += int((predictions(scores) == yb).sum())
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+    return {
+        "loss": total_loss / n if loss is not None else None,
+        "accuracy": correct / n if classification else None,
+    }
+
+
+def _progress(total: int, desc: str, verbose: int) -> Any:
+    if verbose < 1 or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # the bar is optional: pip install glassnet[progress]
+        return None
+    return tqdm(total=total, desc=desc, leave=False, unit="batch", dynamic_ncols=True)
+
+
+def fit(
+    model: Any,
+    loss: Callable[[Tensor, Any], Tensor],
+    optimizer: Any,
+    train: Sequence[Any],
+    val: Sequence[Any] | None = None,
+    *,
+    epochs: int = 1,
+    batch_size: int = 32,
+    regularizer: Callable[[Iterable[Any]], Tensor] | None = None,
+    scheduler: Any = None,
+    callbacks: Sequence[Callback] = (),
+    rng: np.random.Generator | int | None = None,
+    shuffle: bool = True,
+    verbose: int = 1,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    test: Sequence[Any] | None = None,
+    profile: dict[str, float] | None = None,
+) -> History:
+    """Train ``model`` by minibatch gradient descent and return its ``History``.
+
+    Parameters
+    ----------
+    model : Module
+        Maps a batch X (N, ...) to scores (N, C) or outputs.
+    loss : callable
+        ``loss(scores, y)`` returning a scalar Tensor (a ``glassnet.losses`` function or
+        loss module).
+    optimizer : Optimizer
+        Over ``model.parameters()``.
+    train, val, test : (X, y) pairs
+        ``val`` is evaluated after every epoch, ``test`` once at the end.
+    epochs : int
+        The total number of epochs. With ``resume=True`` training continues from the
+        checkpoint's epoch up to this total.
+    regularizer : callable, optional
+        ``regularizer(model.parameters())`` is added to every batch loss (L = data loss +
+        lambda R(W)).
+    scheduler : optional
+        A learning-rate scheduler stepped once per epoch.
+    rng : Generator or int, optional
+        Shuffles the batches. Its state is checkpointed, as is the default generator's
+        (dropout), so a resumed run is identical to an uninterrupted one.
+    checkpoint_dir : path, optional
+        After each epoch: ``last.ckpt`` (model, optimizer, epoch, RNG states, history) and
+        ``history.json``, both written atomically.
+    resume : bool
+        Continue from ``checkpoint_dir/last.ckpt``.
+    profile : dict, optional
+        If given, filled with seconds spent per phase (batches, forward, backward, step,
+        evaluation).
+
+    Raises
+    ------
+    TrainingDivergedError
+        When the loss or a gradient is NaN/inf; names the epoch and step. The weights are
+        those before the bad step and the last checkpoint on disk is intact.
+    """
+    from glassnet import random as gn_random
+
+    X, y = _check_split(train, "train")
+    val_split = _check_split(val, "val") if val is not None else None
+    test_split = _check_split(test, "test") if test is not None else None
+    if not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir")
+    rng = gn_random.get_generator(rng)
+    params = list(model.parameters())
+    classification = y.dtype.kind in "iu"
+    history = History()
+    start_epoch = 0
+    ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if ckpt_path is not None:
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+    if resume:
+        assert ckpt_path is not None
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"resume=True but there is no checkpoint at '{ckpt_path}'")
+        ckpt = load(ckpt_path)
+        model.load_state_dict(ckpt.state_dict)
+        if ckpt.optimizer_state is not None:
+            optimizer.load_state_dict(ckpt.optimizer_state)
+        meta = ckpt.meta
+        start_epoch = int(ckpt.epoch or 0)
+        history = History.from_dict(meta.get("history", {}))
+        if "rng_state" in meta:
+            rng.bit_generator.state = meta["rng_state"]
+        if "default_rng_state" in meta:
+            gn_random.default_generator().bit_generator.state = meta["default_rng_state"]
+        if scheduler is not None and "scheduler" in meta:
+            scheduler.load_state_dict(meta["scheduler"])
+
+    prof = profile if profile is not None else {}
+    for k in ("batches", "forward", "backward", "step", "evaluate"):
+        prof.setdefault(k, 0.0)
+    clock = time.perf_counter
+    n = X.shape[0]
+    steps = (n + batch_size - 1) // batch_size
+    for cb in callbacks:
+        cb.on_train_begin(model, history)
+    for epoch in range(start_epoch + 1, epochs + 1):
+        t_epoch = clock()
+        model.train()
+        order = rng.permutation(n) if shuffle else np.arange(n)
+        bar = _progress(steps, f"epoch {epoch}/{epochs}", verbose)
+        total_loss = 0.0
+        correct = 0
+        for step in range(steps):
+            t0 = clock()
+            idx = order[step * batch_size : (step + 1) * batch_size]
+            xb = X.take(idx, axis=0)
+            yb = y.take(idx, axis=0)
+            t1 = clock()
+            scores = model(Tensor(xb))
+            batch_loss = loss(scores, yb)
+            if regularizer is not None:
+                batch_loss = batch_loss + regularizer(params)
+            value = _loss_value(batch_loss, f"epoch {epoch}, step {step + 1}")
+            t2 = clock()
+            optimizer.zero_grad()
+            batch_loss.backward()
+            for p in params:
+                g = p.grad
+                if g is not None and not np.isfinite(g.data.sum()):
+                    raise TrainingDivergedError(
+                        f"epoch {epoch}, step {step + 1}: a gradient is NaN or infinite"
+                    )
+            t3 = clock()
+            optimizer.step()
+            t4 = clock()
+            total_loss += value * idx.shape[0]
+            if classification:
+                correct += int((predictions(scores) == yb).sum())
+            prof["batches"] += t1 - t0
+            prof["forward"] += t2 - t1
+            prof["backward"] += t3 - t2
+            prof["step"] += t4 - t3
+            if bar is not None:
+                bar.update(1)
+                if step % 10 == 0:
+                    bar.set_postfix(loss=f"{total_loss / ((step + 1) * batch_size):.4f}")
+        if bar is not None:
+            bar.close()
+        history.train_loss.append(total_loss / n)
+        history.train_accuracy.append(correct / n if classification else None)
+        t5 = clock()
+        if val_split is not None:
+            r = evaluate(model, loss, *val_split)
+            history.val_loss.append(r["loss"])
+            history.val_accuracy.append(r["accuracy"])
+        else:
+            history.val_loss.append(None)
+            history.val_accuracy.append(None)
+        prof["evaluate"] += clock() - t5
+        history.lr.append(_current_lr(optimizer))
+        if scheduler is not None:
+            scheduler.step()
+        history.seconds.append(clock() - t_epoch)
+        if verbose >= 1:
+            print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
+        if ckpt_path is not None:
+            meta: dict[str, Any] = {
+                "epoch": epoch,
+                "history": history.to_dict(),
+                "rng_state": rng.bit_generator.state,
+                "default_rng_state": gn_random.default_generator().bit_generator.state,
+            }
+            if scheduler is not None:
+                meta["scheduler"] = scheduler.state_dict()
+            save(ckpt_path, model, optimizer, **meta)
+            history.save(ckpt_path.parent / HISTORY_NAME)
+        stop = False
+        for cb in callbacks:
+            stop = bool(cb.on_epoch_end(epoch, history, model)) or stop
+        if stop:
+            break
+    for cb in callbacks:
+        cb.on_train_end(model, history)
+    if test_split is not None:
+        r = evaluate(model, loss, *test_split)
+        history.test_loss, history.test_accuracy = r["loss"], r["accuracy"]
+        if ckpt_path is not None:
+            history.save(ckpt_path.parent / HISTORY_NAME)
+    return history
+
+
+def _current_lr(optimizer: Any) -> float | None:
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return float(groups[0].get("lr", float("nan")))
+    return None
+
+
+def _epoch_line(epoch: int, epochs: int, h: History) -> str:
+    parts = [f"epoch {epoch}/{epochs}", f"loss {h.train_loss[-1]:.4f}"]
+    if h.train_accuracy[-1] is not None:
+        parts.append(f"acc {h.train_accuracy[-1]:.4f}")
+    if h.val_loss[-1] is not None:
+        parts.append(f"val_loss {h.val_loss[-1]:.4f}")
+    if h.val_accuracy[-1] is not None:
+        parts.append(f"val_acc {h.val_accuracy[-1]:.4f}")
+    parts.append(f"{h.seconds[-1]:.2f}s")
+    return "  ".join(parts)
