@@ -50,6 +50,7 @@ from glassnet.functional import (
     var,
     where,
 )
+from glassnet.random import manual_seed
 from glassnet.tensor import Tensor, tensor
 
 __version__ = "0.1.0"
@@ -63,3 +64,30 @@ __all__ = [
     "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt", "stack", "sum",
     "tanh", "tensor", "transpose", "var", "where",
 ]
+
+# Submodules and the training entry points load on first use, so ``import glassnet``
+# stays fast: ``gn.nn``, ``gn.optim``, ``gn.losses``, ``gn.data``, ``gn.save``, ...
+_SUBMODULES = {
+    "autograd", "checkpoint", "cli", "data", "functional", "losses", "metrics", "models", "nn",
+    "ops", "optim", "random", "regularizers", "training",
+}
+_LAZY = {
+    "save": ("glassnet.checkpoint", "save"),
+    "load": ("glassnet.checkpoint", "load"),
+    "Checkpoint": ("glassnet.checkpoint", "Checkpoint"),
+    "CheckpointError": ("glassnet.checkpoint", "CheckpointError"),
+    "fit": ("glassnet.training", "fit"),
+    "evaluate": ("glassnet.training", "evaluate"),
+    "History": ("glassnet.training", "History"),
+}
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"glassnet.{name}")
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

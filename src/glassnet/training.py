@@ -254,6 +254,7 @@ def fit(
     resume: bool = False,
     test: Sequence[Any] | None = None,
     profile: dict[str, float] | None = None,
+    checkpoint_meta: dict[str, Any] | None = None,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -287,6 +288,8 @@ def fit(
     profile : dict, optional
         If given, filled with seconds spent per phase (batches, forward, backward, step,
         evaluation).
+    checkpoint_meta : dict, optional
+        Extra metadata stored in every checkpoint (e.g. how the data were preprocessed).
 
     Raises
     ------
@@ -401,6 +404,7 @@ def fit(
             print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
         if ckpt_path is not None:
             meta: dict[str, Any] = {
+                **(checkpoint_meta or {}),
                 "epoch": epoch,
                 "history": history.to_dict(),
                 "rng_state": rng.bit_generator.state,
