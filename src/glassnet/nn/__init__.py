@@ -1,0 +1,39 @@
+"""Layers and models: ``Module``, ``Parameter``, containers, layers and initialisers.
+
+``glassnet.nn.functional`` holds the same computations as functions,
+``glassnet.nn.init`` the initialisers.
+"""
+
+from glassnet.nn import functional, init
+from glassnet.nn.activation import (
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from glassnet.nn.container import Sequential
+from glassnet.nn.dropout import Dropout
+from glassnet.nn.linear import Flatten, Identity, Linear
+from glassnet.nn.mlp import MLP
+from glassnet.nn.module import (
+    IncompatibleKeys,
+    Module,
+    ModuleDict,
+    ModuleList,
+    count_parameters,
+    from_config,
+    register_module,
+)
+from glassnet.nn.normalization import BatchNorm1d
+from glassnet.nn.parameter import Parameter
+from glassnet.nn.residual import Residual
+
+__all__ = [
+    "MLP", "BatchNorm1d", "Dropout", "Flatten", "Identity", "IncompatibleKeys", "LeakyReLU",
+    "Linear", "LogSoftmax", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU",
+    "Residual", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh", "count_parameters",
+    "from_config", "functional", "init", "register_module",
+]
