@@ -59,10 +59,10 @@ __all__ = [
     "GradcheckError", "GradcheckReport", "Tensor", "abs", "broadcast_to", "clip",
     "concatenate", "cos", "enable_grad", "exp", "get_default_dtype", "grad", "gradcheck",
     "gradgradcheck", "gradients", "hessian", "is_grad_enabled", "jacobian", "leaky_relu",
-    "log", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "no_grad", "numerical_grad", "numerical_jacobian", "relu", "reshape", "set_default_dtype",
-    "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt", "stack", "sum",
-    "tanh", "tensor", "transpose", "var", "where",
+    "log", "log_softmax", "logsumexp", "manual_seed", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "no_grad", "numerical_grad", "numerical_jacobian", "relu", "reshape",
+    "set_default_dtype", "set_grad_enabled", "sigmoid", "sin", "softmax", "softplus", "sqrt",
+    "stack", "sum", "tanh", "tensor", "transpose", "var", "where",
 ]
 
 # Submodules and the training entry points load on first use, so ``import glassnet``

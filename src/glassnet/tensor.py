@@ -306,6 +306,8 @@ class Tensor:
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return E.Pow.apply(self, other)
+        if np.ndim(other) > 0:  # an array of exponents (PowConst takes one number)
+            return E.Pow.apply(self, np.asarray(other))
         return E.PowConst.apply(self, exponent=other)
 
     def __rpow__(self, other: Any) -> Tensor:

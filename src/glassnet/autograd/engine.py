@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from glassnet.autograd.grad_mode import _enabled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -140,6 +142,12 @@ def run_backward(
 def _accumulate_leaf(t: Tensor, g: Tensor) -> None:
     if g.data.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
-    if not _enabled[0] and g._ctx is not None:
-        g = g.detach()
+    if not _enabled[0]:
+        if t.grad is None:
+            # A leaf owns its .grad: ``g`` may be another leaf's gradient, the caller's
+            # ``grad`` argument or a read-only broadcast view, so store a private copy.
+            g = g.detach()
+            g.data = np.array(g.data)
+        elif g._ctx is not None:
+            g = g.detach()
     t.grad = g if t.grad is None else t.grad + g

@@ -61,6 +61,11 @@ class Function:
             out = fn.forward(*[a.data if isinstance(a, T) else a for a in args], **kwargs)
         except ValueError as e:
             raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
+        except TypeError as e:
+            bad = _non_numeric(args)
+            if bad is None:
+                raise
+            raise TypeError(f"{cls.__name__}: {bad}, not numeric data") from e
         if type(out) is not np.ndarray:
             out = np.asarray(out)
         result = object.__new__(T)
@@ -92,6 +97,20 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def _non_numeric(args: tuple[Any, ...]) -> str | None:
+    """"input 1 is 'a' (str)" for the first argument that is not numeric, else None."""
+    for k, a in enumerate(args):
+        raw = a.data if isinstance(a, Tensor) else a
+        try:
+            kind = np.asarray(raw).dtype.kind
+        except Exception:  # anything NumPy cannot read is not numeric
+            kind = "O"
+        if kind not in "iufb":
+            text = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + "..."
+            return f"input {k} is {text} ({type(raw).__name__})"
+    return None
 
 
 def _describe(args: tuple[Any, ...]) -> str:

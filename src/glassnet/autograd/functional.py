@@ -298,8 +298,10 @@ def gradcheck(
             ok = False
         if err.size:
             idx = np.unravel_index(int(np.argmax(err)), err.shape)
-            rel = err / np.maximum(np.abs(ana), 1e-300)
-            rel = np.where(err == 0, 0.0, rel)
+            with np.errstate(invalid="ignore", over="ignore"):
+                rel = err / np.maximum(np.abs(ana), 1e-300)
+            # a non-finite gradient is infinitely wrong (nan would vanish from max())
+            rel = np.where(err == 0, 0.0, np.where(np.isnan(rel), np.inf, rel))
             if err[idx] >= worst_abs:
                 worst_abs = float(err[idx])
                 out_i = np.unravel_index(idx[0], y.shape) if y.shape else ()

@@ -30,6 +30,11 @@ class _GradMode:
 
     _mode: bool
 
+    def __new__(cls, func: Any = None) -> Any:
+        # ``@no_grad`` without parentheses decorates directly, as in PyTorch.
+        self = super().__new__(cls)
+        return self if func is None else self(func)
+
     def __enter__(self) -> None:
         self._prev = _enabled[0]
         _enabled[0] = self._mode

@@ -180,7 +180,8 @@ class Exp(Function):
     saves_output = True
 
     def forward(self, x):
-        return np.exp(x)
+        with np.errstate(under="ignore"):  # e^x rounding to 0 is the right answer
+            return np.exp(x)
 
     def backward(self, dout):
         return (dout * self.out(),)
@@ -274,7 +275,8 @@ class Sigmoid(Function):
     saves_output = True
 
     def forward(self, x):
-        e = np.exp(-np.abs(x))
+        with np.errstate(under="ignore"):  # e^-|x| rounding to 0 is the right answer
+            e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
 
     def backward(self, dout):
@@ -326,7 +328,8 @@ class Softplus(Function):
 
     def forward(self, x, beta):
         self.beta = beta
-        return np.logaddexp(0.0, beta * x) / beta if beta != 1 else np.logaddexp(0.0, x)
+        with np.errstate(under="ignore"):  # log(1 + e^z) rounding to 0 is the right answer
+            return np.logaddexp(0.0, beta * x) / beta if beta != 1 else np.logaddexp(0.0, x)
 
     def backward(self, dout):
         (x,) = self.inputs

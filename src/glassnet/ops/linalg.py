@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from glassnet.autograd import function as _function
 from glassnet.autograd.engine import sum_to_shape
 from glassnet.autograd.function import Function
 
@@ -25,7 +26,8 @@ class MatMul(Function):
         return np.matmul(a, b)
 
     def backward(self, dout):
-        a, b = self.inputs
+        # A constant operand may be a nested list: give it a shape.
+        a, b = (x if isinstance(x, _function.Tensor) else np.asarray(x) for x in self.inputs)
         na, nb = self.needs_input_grad
         a_shape, b_shape = a.shape, b.shape
         a2 = a.reshape(1, -1) if len(a_shape) == 1 else a

@@ -116,6 +116,9 @@ class LogSumExp(Function):
 
     Forward: m = max x; out = m + log(sum exp(x - m)) (no exp of a large number).
     Gradient: dx = dout * exp(x - out) = dout * softmax(x) (reuses the forward's result).
+    Conventions: x - out loses the digits of a large ``out`` (in float32, 1e4 + log 2 is
+    off by 2e-4), so its value is replaced by the forward's precise (x - m) - log(sum),
+    keeping the graph of x - out for higher derivatives.
     Equivalent: ``torch.logsumexp(x, dim, keepdim)``.
     """
 
@@ -126,7 +129,10 @@ class LogSumExp(Function):
         self.keepdims = keepdims
         m = x.max(axis=self.axes, keepdims=True)
         m = np.where(np.isfinite(m), m, 0)
-        out = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        with np.errstate(under="ignore", invalid="ignore"):  # e^(x - m) -> 0 is harmless
+            log_sum = np.log(np.exp(x - m).sum(axis=self.axes, keepdims=True))
+            self.log_p = (x - m) - log_sum
+        out = log_sum + m
         self.kept = out.shape
         return out if keepdims else out.reshape(
             [n for i, n in enumerate(x.shape) if i not in self.axes])
@@ -136,7 +142,11 @@ class LogSumExp(Function):
         if not self.keepdims and self.axes:
             dout = dout.reshape(self.kept)
             out = out.reshape(self.kept)
-        return (dout * (self.inputs[0] - out).exp(),)
+        z = self.inputs[0] - out
+        with np.errstate(invalid="ignore"):
+            fix = self.log_p - z.data  # nan where x = -inf: e^z is 0 there anyway
+        z = z + np.where(np.isnan(fix), 0.0, fix)  # the precise value, same graph
+        return (dout * z.exp(),)
 
 
 class Softmax(Function):
@@ -152,7 +162,8 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        with np.errstate(under="ignore"):  # e^(x - max) rounding to 0 is harmless
+            e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
 
     def backward(self, dout):
@@ -173,7 +184,8 @@ class LogSoftmax(Function):
     def forward(self, x, axis):
         self.axis = axis
         z = x - x.max(axis=axis, keepdims=True)
-        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+        with np.errstate(under="ignore"):  # e^z rounding to 0 is harmless
+            return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
     def backward(self, dout):
         return (dout - self.out().exp() * dout.sum(axis=self.axis, keepdims=True),)
