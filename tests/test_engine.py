@@ -336,7 +336,30 @@ def test_backward_without_create_graph_builds_no_nodes(spy: type[_SpyMul]) -> No
     assert w.grad.grad_fn is None and not w.grad.requires_grad
     (call,) = spy.calls
     assert call["recording"] is False  # the backward formulas ran without recording
-    assert all(g.grad_fn is None for g in call["grads"])
+    # Mul's backward runs on the plain arrays: no Tensor, so no node, is made.
+    assert all(isinstance(g, np.ndarray) for g in call["grads"])
+
+
+def test_backward_without_create_graph_makes_no_node_anywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from glassnet.autograd.function import Function
+
+    x = leaf(np.linspace(0.5, 1.5, 6).reshape(2, 3))
+    y = ((x.tanh() * x).exp().log_softmax(axis=1) @ x.T).sum()
+    recorded: list[str] = []
+    original = Function.apply.__func__
+
+    def counting(cls, *args, **kwargs):
+        out = original(cls, *args, **kwargs)
+        if out.grad_fn is not None:
+            recorded.append(cls.__name__)
+        return out
+
+    monkeypatch.setattr(Function, "apply", classmethod(counting))
+    y.backward()
+    assert recorded == []
+    assert x.grad is not None and x.grad.grad_fn is None
 
 
 def test_backward_with_create_graph_builds_a_differentiable_gradient(

@@ -16,10 +16,12 @@ nothing; with it they record a graph, so the gradients can be differentiated aga
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from glassnet.autograd import function as _function
+from glassnet.autograd.function import ArrayRef
 from glassnet.autograd.grad_mode import _enabled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -83,19 +85,28 @@ def run_backward(
     Without ``inputs`` every leaf that requires a gradient accumulates it in ``.grad``.
     With ``inputs`` nothing is written to ``.grad``: the gradients of those tensors are
     returned instead (None for a tensor the output does not depend on).
+
+    With ``create_graph`` the gradients flowing backwards are Tensors and every backward
+    formula records its own graph. Without it they are plain ndarrays: a primitive whose
+    ``array_backward`` is set runs its formula directly on the arrays (no wrappers, no
+    nodes); any other primitive gets them wrapped as Tensors, in ``no_grad`` mode.
     """
-    capture: dict[int, Tensor | None] | None = None
+    T = _function.Tensor
+    capture: dict[int, Any] | None = None
     if inputs is not None:
         capture = {id(t): None for t in inputs}
-        if id(root) in capture:
-            capture[id(root)] = grad
+    arrays = not create_graph
+    g_root: Any = grad.data if arrays else grad
+    handed: set[int] = {id(g_root)}  # arrays a leaf may not keep without copying
+    if capture is not None and id(root) in capture:
+        capture[id(root)] = g_root
     if root._ctx is None:  # a leaf: its gradient is ``grad`` itself
         if capture is None:
-            _accumulate_leaf(root, grad)
+            _accumulate_leaf(root, g_root, handed)
             return None
-        return [capture[id(t)] for t in inputs]  # type: ignore[union-attr]
+        return _captured(capture, inputs)  # type: ignore[arg-type]
     order = _topological_order(root)
-    grads: dict[int, Tensor] = {id(root): grad}
+    grads: dict[int, Any] = {id(root): g_root}
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
@@ -107,20 +118,38 @@ def run_backward(
                     fn.release()
                 continue
             if t._retain and capture is None:
-                _accumulate_leaf(t, g)
-            in_grads = fn.backward(g)
-            for inp, ig, need in zip(fn.inputs, in_grads, fn.needs_input_grad):
+                _accumulate_leaf(t, g, handed)
+            fn_inputs = fn.inputs
+            if not arrays:
+                in_grads = fn.backward(g)
+            elif fn.array_backward:
+                fn.inputs = tuple([a.data if isinstance(a, T) else a for a in fn_inputs])
+                if fn.saves_output:
+                    ref = fn.out
+                    fn.out = ArrayRef(t.data)
+                    in_grads = fn.backward(g)
+                    fn.out = ref
+                else:
+                    in_grads = fn.backward(g)
+                fn.inputs = fn_inputs
+            else:
+                in_grads = [
+                    None if ig is None else (ig.data if isinstance(ig, T) else ig)
+                    for ig in fn.backward(_wrap(g))
+                ]
+            for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
                 if not need or ig is None:
                     continue
-                if ig.shape != inp.data.shape:
-                    ig = sum_to_shape(ig, inp.data.shape)
+                shape = inp.data.shape
+                if ig.shape != shape:
+                    ig = sum_to_shape(ig, shape)
                 key = id(inp)
                 if capture is not None and key in capture:
                     prior = capture[key]
                     capture[key] = ig if prior is None else prior + ig
                 if inp._ctx is None:
                     if capture is None:
-                        _accumulate_leaf(inp, ig)
+                        _accumulate_leaf(inp, ig, handed)
                 else:
                     prior = grads.get(key)
                     grads[key] = ig if prior is None else prior + ig
@@ -130,24 +159,56 @@ def run_backward(
         _enabled[0] = prev
     if capture is None:
         return None
-    out = []
-    for t in inputs:  # type: ignore[union-attr]
+    return _captured(capture, inputs)  # type: ignore[arg-type]
+
+
+def _wrap(a: Any) -> Tensor:
+    """An ndarray as a Tensor that is not part of any graph."""
+    T = _function.Tensor
+    if isinstance(a, T):
+        return a
+    if type(a) is not np.ndarray:  # NumPy returns scalars for 0-d arithmetic
+        a = np.asarray(a)
+    t = object.__new__(T)
+    t.data = a
+    t.grad = None
+    t._rg = False
+    t._ctx = None
+    t._retain = False
+    return t
+
+
+def _captured(capture: dict[int, Any], inputs: list[Tensor]) -> list[Tensor | None]:
+    out: list[Tensor | None] = []
+    for t in inputs:
         g = capture[id(t)]
-        if g is not None and g.data.dtype != t.data.dtype:
-            g = g.astype(t.data.dtype)
+        if g is not None:
+            g = _wrap(g)
+            if g.data.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
         out.append(g)
     return out
 
 
-def _accumulate_leaf(t: Tensor, g: Tensor) -> None:
-    if g.data.dtype != t.data.dtype:
+def _accumulate_leaf(t: Tensor, g: Any, handed: set[int]) -> None:
+    """Add gradient ``g`` (an ndarray, or a Tensor under create_graph) to ``t.grad``.
+
+    A leaf owns its ``.grad``: an array that another leaf, the caller's ``grad`` argument
+    or a node's saved state may also hold, or a read-only broadcast view, is copied
+    first; a fresh array produced by a backward formula is kept as it is.
+    """
+    T = _function.Tensor
+    if isinstance(g, T):  # create_graph: accumulate differentiably
+        if g.data.dtype != t.data.dtype:
+            g = g.astype(t.data.dtype)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
-    if not _enabled[0]:
-        if t.grad is None:
-            # A leaf owns its .grad: ``g`` may be another leaf's gradient, the caller's
-            # ``grad`` argument or a read-only broadcast view, so store a private copy.
-            g = g.detach()
-            g.data = np.array(g.data)
-        elif g._ctx is not None:
-            g = g.detach()
-    t.grad = g if t.grad is None else t.grad + g
+    if t.grad is not None:
+        t.grad = _wrap(t.grad.data + g)
+        return
+    if g.base is not None or not g.flags.writeable or id(g) in handed:
+        g = np.array(g)
+    handed.add(id(g))
+    t.grad = _wrap(g)

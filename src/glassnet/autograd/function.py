@@ -39,9 +39,18 @@ class Function:
     ``out()``
         The output Tensor, for subclasses that set ``saves_output = True`` (a derivative
         that reuses the forward's result, such as exp' = exp).
+
+    Two carriers, one formula. A subclass that sets ``array_backward = True`` promises
+    that its ``backward`` uses only operations that Tensors and NumPy arrays share
+    (arithmetic, ``@``, ``reshape``, ``transpose``, ``sum(axis, keepdims)``, ``T``) and
+    ``call(Primitive, ...)`` for anything else. The engine then runs it on Tensors when
+    ``create_graph=True`` (so the result can be differentiated again) and directly on
+    the arrays otherwise: ``dout``, ``self.inputs`` and ``self.out()`` are ndarrays and
+    no wrapper or node is made. Without the flag, ``backward`` always gets Tensors.
     """
 
     saves_output = False
+    array_backward = False
     inputs: tuple[Any, ...] | None
     needs_input_grad: tuple[bool, ...]
     out: Any
@@ -72,8 +81,10 @@ class Function:
         result.data = out
         result.grad = None
         result._retain = False
+        result._ctx = None
+        result._rg = False
         if _enabled[0]:
-            needs = tuple(isinstance(a, T) and a._rg for a in args)
+            needs = tuple([isinstance(a, T) and a._rg for a in args])
             if True in needs:
                 fn.inputs = args
                 fn.needs_input_grad = needs
@@ -81,9 +92,6 @@ class Function:
                     fn.out = weakref.ref(result)
                 result._rg = True
                 result._ctx = fn
-                return result
-        result._rg = False
-        result._ctx = None
         return result
 
     def release(self) -> None:
@@ -97,6 +105,33 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def call(cls: type[Function], *args: Any, **kwargs: Any) -> Any:
+    """Apply primitive ``cls`` to Tensors (a Tensor, recorded when needed) or, when no
+    argument is a Tensor, straight to the arrays (an ndarray, no wrapper, no node).
+
+    Backward formulas use it for the primitives they need (``call(Exp, x)``), so that the
+    same formula runs on Tensors under ``create_graph=True`` and on plain arrays otherwise.
+    """
+    T = Tensor
+    for a in args:
+        if isinstance(a, T):
+            return cls.apply(*args, **kwargs)
+    return object.__new__(cls).forward(*args, **kwargs)
+
+
+class ArrayRef:
+    """Stands in for the weak reference to a node's output when its backward runs on
+    arrays: calling it returns the output array."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def __call__(self) -> np.ndarray:
+        return self.array
 
 
 def _non_numeric(args: tuple[Any, ...]) -> str | None:

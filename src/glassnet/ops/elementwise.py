@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.autograd import function as _function
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, call
 
 
 class Add(Function):
@@ -21,6 +21,8 @@ class Add(Function):
     Gradient: da = dout; db = dout.
     Equivalent: ``torch.add``.
     """
+
+    array_backward = True
 
     def forward(self, a, b):
         return a + b
@@ -37,6 +39,8 @@ class Sub(Function):
     Equivalent: ``torch.sub``.
     """
 
+    array_backward = True
+
     def forward(self, a, b):
         return a - b
 
@@ -51,6 +55,8 @@ class Mul(Function):
     Gradient: da = dout * b; db = dout * a.
     Equivalent: ``torch.mul``.
     """
+
+    array_backward = True
 
     def forward(self, a, b):
         return a * b
@@ -69,6 +75,8 @@ class Div(Function):
     Equivalent: ``torch.div``.
     """
 
+    array_backward = True
+
     def forward(self, a, b):
         return a / b
 
@@ -83,6 +91,8 @@ class Neg(Function):
 
     Forward: out = -x.  Gradient: dx = -dout.  Equivalent: ``torch.neg``.
     """
+
+    array_backward = True
 
     def forward(self, x):
         return -x
@@ -99,6 +109,8 @@ class PowConst(Function):
     Conventions: p = 0 gives a zero gradient everywhere (also at x = 0).
     Equivalent: ``torch.pow(x, p)``.
     """
+
+    array_backward = True
 
     def forward(self, x, exponent):
         self.p = exponent
@@ -126,6 +138,7 @@ class Pow(Function):
     Equivalent: ``torch.pow(a, b)``.
     """
 
+    array_backward = True
     saves_output = True
 
     def forward(self, a, b):
@@ -137,17 +150,12 @@ class Pow(Function):
         da = dout * b * a ** (b - 1) if na else None
         db = None
         if nb:
-            if isinstance(a, _function.Tensor):
-                a_raw = a.data
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    log_a = a.log()
-            else:
-                a_raw = np.asarray(a)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    log_a = np.log(a_raw)
+            a_raw = a.data if isinstance(a, _function.Tensor) else np.asarray(a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = call(Log, a if isinstance(a, _function.Tensor) else a_raw)
             zero = a_raw == 0
             if zero.any():
-                log_a = Where.apply(zero, 0.0, log_a)
+                log_a = call(Where, zero, 0.0, log_a)
             db = dout * self.out() * log_a
         return da, db
 
@@ -160,6 +168,8 @@ class Abs(Function):
     Conventions: |x|'(0) = 0.
     Equivalent: ``torch.abs``.
     """
+
+    array_backward = True
 
     def forward(self, x):
         self.sign = np.sign(x)
@@ -177,6 +187,7 @@ class Exp(Function):
     Equivalent: ``torch.exp``.
     """
 
+    array_backward = True
     saves_output = True
 
     def forward(self, x):
@@ -195,6 +206,8 @@ class Log(Function):
     Equivalent: ``torch.log``.
     """
 
+    array_backward = True
+
     def forward(self, x):
         return np.log(x)
 
@@ -210,6 +223,7 @@ class Sqrt(Function):
     Equivalent: ``torch.sqrt``.
     """
 
+    array_backward = True
     saves_output = True
 
     def forward(self, x):
@@ -225,11 +239,13 @@ class Sin(Function):
     Forward: out = sin(x).  Gradient: dx = dout * cos(x).  Equivalent: ``torch.sin``.
     """
 
+    array_backward = True
+
     def forward(self, x):
         return np.sin(x)
 
     def backward(self, dout):
-        return (dout * self.inputs[0].cos(),)
+        return (dout * call(Cos, self.inputs[0]),)
 
 
 class Cos(Function):
@@ -238,11 +254,13 @@ class Cos(Function):
     Forward: out = cos(x).  Gradient: dx = -dout * sin(x).  Equivalent: ``torch.cos``.
     """
 
+    array_backward = True
+
     def forward(self, x):
         return np.cos(x)
 
     def backward(self, dout):
-        return (-dout * self.inputs[0].sin(),)
+        return (-dout * call(Sin, self.inputs[0]),)
 
 
 class Tanh(Function):
@@ -253,6 +271,7 @@ class Tanh(Function):
     Equivalent: ``torch.tanh``.
     """
 
+    array_backward = True
     saves_output = True
 
     def forward(self, x):
@@ -272,6 +291,7 @@ class Sigmoid(Function):
     Equivalent: ``torch.sigmoid``.
     """
 
+    array_backward = True
     saves_output = True
 
     def forward(self, x):
@@ -293,6 +313,8 @@ class Relu(Function):
     Equivalent: ``torch.relu``.
     """
 
+    array_backward = True
+
     def forward(self, x):
         self.mask = x > 0
         return np.maximum(x, 0)
@@ -310,6 +332,8 @@ class LeakyRelu(Function):
     Equivalent: ``torch.nn.functional.leaky_relu(x, negative_slope=slope)``.
     """
 
+    array_backward = True
+
     def forward(self, x, negative_slope):
         self.scale = np.where(x > 0, 1.0, negative_slope).astype(x.dtype, copy=False)
         return x * self.scale
@@ -326,6 +350,8 @@ class Softplus(Function):
     Equivalent: ``torch.nn.functional.softplus(x, beta, threshold=inf)``.
     """
 
+    array_backward = True
+
     def forward(self, x, beta):
         self.beta = beta
         with np.errstate(under="ignore"):  # log(1 + e^z) rounding to 0 is the right answer
@@ -334,7 +360,7 @@ class Softplus(Function):
     def backward(self, dout):
         (x,) = self.inputs
         z = x if self.beta == 1 else x * self.beta
-        return (dout * z.sigmoid(),)
+        return (dout * call(Sigmoid, z),)
 
 
 class Maximum(Function):
@@ -345,6 +371,8 @@ class Maximum(Function):
     Conventions: a tie shares the gradient equally.
     Equivalent: ``torch.maximum`` (same tie rule).
     """
+
+    array_backward = True
 
     def forward(self, a, b):
         out = np.maximum(a, b)
@@ -366,6 +394,8 @@ class Minimum(Function):
     Equivalent: ``torch.minimum``.
     """
 
+    array_backward = True
+
     def forward(self, a, b):
         out = np.minimum(a, b)
         self.wa = ((a < b) + 0.5 * (a == b)).astype(out.dtype, copy=False)
@@ -384,6 +414,8 @@ class Where(Function):
     Equivalent: ``torch.where``.
     """
 
+    array_backward = True
+
     def forward(self, cond, a, b):
         self.cond = np.asarray(cond, dtype=bool)
         return np.where(self.cond, a, b)
@@ -393,8 +425,8 @@ class Where(Function):
         c = self.cond
         return (
             None,
-            Where.apply(c, dout, 0.0) if na else None,
-            Where.apply(c, 0.0, dout) if nb else None,
+            call(Where, c, dout, 0.0) if na else None,
+            call(Where, c, 0.0, dout) if nb else None,
         )
 
 
@@ -407,6 +439,8 @@ class Clip(Function):
     Equivalent: ``torch.clamp(x, lo, hi)``.
     """
 
+    array_backward = True
+
     def forward(self, x, lo, hi):
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
@@ -417,7 +451,7 @@ class Clip(Function):
         return np.clip(x, lo, hi)
 
     def backward(self, dout):
-        return (Where.apply(self.inside, dout, 0.0),)
+        return (call(Where, self.inside, dout, 0.0),)
 
 
 class Cast(Function):
@@ -427,12 +461,14 @@ class Cast(Function):
     Equivalent: ``Tensor.to(dtype)``.
     """
 
+    array_backward = True
+
     def forward(self, x, dtype):
         self.src = x.dtype
         return x.astype(dtype)
 
     def backward(self, dout):
-        return (Cast.apply(dout, dtype=self.src),)
+        return (call(Cast, dout, dtype=self.src),)
 
 
 def where(cond: Any, a: Any, b: Any) -> Any:

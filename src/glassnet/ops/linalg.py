@@ -20,6 +20,8 @@ class MatMul(Function):
     Equivalent: ``torch.matmul``.
     """
 
+    array_backward = True
+
     def forward(self, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError("matmul does not accept 0-d operands; use *")
@@ -36,9 +38,9 @@ class MatMul(Function):
         if len(a_shape) == 1 and len(b_shape) == 1:
             d2 = dout.reshape(1, 1)
         elif len(a_shape) == 1:
-            d2 = dout.unsqueeze(-2)
+            d2 = dout.reshape(dout.shape[:-1] + (1, dout.shape[-1]))
         elif len(b_shape) == 1:
-            d2 = dout.unsqueeze(-1)
+            d2 = dout.reshape(dout.shape + (1,))
         else:
             d2 = dout
         da = db = None

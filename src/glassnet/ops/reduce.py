@@ -6,7 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, call
+from glassnet.ops.elementwise import Exp
+from glassnet.ops.shape import BroadcastTo
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -38,6 +40,8 @@ class Sum(Function):
     Equivalent: ``torch.sum(x, dim, keepdim)``.
     """
 
+    array_backward = True
+
     def forward(self, x, axis, keepdims):
         self.axes = _axes(axis, x.ndim)
         self.shape = x.shape
@@ -47,7 +51,7 @@ class Sum(Function):
     def backward(self, dout):
         if not self.keepdims and self.axes:
             dout = dout.reshape(_kept_shape(self.shape, self.axes))
-        return (dout.broadcast_to(self.shape),)
+        return (call(BroadcastTo, dout, shape=self.shape),)
 
 
 class Mean(Function):
@@ -57,6 +61,8 @@ class Mean(Function):
     Gradient: dx = dout / n broadcast back over the reduced axes.
     Equivalent: ``torch.mean(x, dim, keepdim)``.
     """
+
+    array_backward = True
 
     def forward(self, x, axis, keepdims):
         self.axes = _axes(axis, x.ndim)
@@ -68,7 +74,7 @@ class Mean(Function):
     def backward(self, dout):
         if not self.keepdims and self.axes:
             dout = dout.reshape(_kept_shape(self.shape, self.axes))
-        return ((dout / self.n).broadcast_to(self.shape),)
+        return (call(BroadcastTo, dout / self.n, shape=self.shape),)
 
 
 class Max(Function):
@@ -79,6 +85,8 @@ class Max(Function):
     Conventions: ties share the gradient equally (as ``torch.amax``).
     Equivalent: ``torch.amax(x, dim, keepdim)``.
     """
+
+    array_backward = True
 
     _reduce = staticmethod(np.max)
 
@@ -108,6 +116,8 @@ class Min(Max):
     Equivalent: ``torch.amin(x, dim, keepdim)``.
     """
 
+    array_backward = True
+
     _reduce = staticmethod(np.min)
 
 
@@ -121,6 +131,8 @@ class LogSumExp(Function):
     keeping the graph of x - out for higher derivatives.
     Equivalent: ``torch.logsumexp(x, dim, keepdim)``.
     """
+
+    array_backward = True
 
     saves_output = True
 
@@ -142,11 +154,16 @@ class LogSumExp(Function):
         if not self.keepdims and self.axes:
             dout = dout.reshape(self.kept)
             out = out.reshape(self.kept)
-        z = self.inputs[0] - out
-        with np.errstate(invalid="ignore"):
-            fix = self.log_p - z.data  # nan where x = -inf: e^z is 0 there anyway
-        z = z + np.where(np.isnan(fix), 0.0, fix)  # the precise value, same graph
-        return (dout * z.exp(),)
+        x = self.inputs[0]
+        if isinstance(x, np.ndarray):  # no graph to keep: use the precise value directly
+            z = self.log_p
+        else:
+            z = x - out
+            with np.errstate(invalid="ignore"):
+                fix = self.log_p - z.data  # nan where x = -inf: e^z is 0 there anyway
+            z = z + np.where(np.isnan(fix), 0.0, fix)  # the precise value, same graph
+        with np.errstate(under="ignore"):
+            return (dout * call(Exp, z),)
 
 
 class Softmax(Function):
@@ -157,6 +174,8 @@ class Softmax(Function):
     applied to dout (reuses the forward's result).
     Equivalent: ``torch.softmax(s, dim)``.
     """
+
+    array_backward = True
 
     saves_output = True
 
@@ -179,6 +198,8 @@ class LogSoftmax(Function):
     Equivalent: ``torch.log_softmax(s, dim)``.
     """
 
+    array_backward = True
+
     saves_output = True
 
     def forward(self, x, axis):
@@ -188,7 +209,7 @@ class LogSoftmax(Function):
             return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
     def backward(self, dout):
-        return (dout - self.out().exp() * dout.sum(axis=self.axis, keepdims=True),)
+        return (dout - call(Exp, self.out()) * dout.sum(axis=self.axis, keepdims=True),)
 
 
 def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from glassnet.autograd import function as _function
-from glassnet.autograd.function import Function
+from glassnet.autograd.function import Function, call
 
 
 class Reshape(Function):
@@ -17,6 +17,8 @@ class Reshape(Function):
     Gradient: dx = dout.reshape(x.shape).
     Equivalent: ``torch.reshape``.
     """
+
+    array_backward = True
 
     def forward(self, x, shape):
         self.shape = x.shape
@@ -33,6 +35,8 @@ class Transpose(Function):
     Gradient: dx = dout.transpose(inverse permutation).
     Equivalent: ``torch.permute``.
     """
+
+    array_backward = True
 
     def forward(self, x, axes):
         if axes is None:
@@ -54,6 +58,8 @@ class BroadcastTo(Function):
     ``sum_to_shape``: this backward returns dout as it is).
     Equivalent: ``torch.broadcast_to``.
     """
+
+    array_backward = True
 
     def forward(self, x, shape):
         return np.broadcast_to(x, shape)
@@ -96,13 +102,15 @@ class GetItem(Function):
     Equivalent: ``x[index]`` on a torch.Tensor.
     """
 
+    array_backward = True
+
     def forward(self, x, index):
         self.index = index
         self.shape = x.shape
         return x[index]
 
     def backward(self, dout):
-        return (ScatterAdd.apply(dout, index=self.index, shape=self.shape),)
+        return (call(ScatterAdd, dout, index=self.index, shape=self.shape),)
 
 
 class ScatterAdd(Function):
@@ -112,6 +120,8 @@ class ScatterAdd(Function):
     Gradient: dsrc = dout[index].
     Equivalent: ``torch.Tensor.index_put_(index, src, accumulate=True)`` on zeros.
     """
+
+    array_backward = True
 
     def forward(self, src, index, shape):
         self.index = index
@@ -123,7 +133,7 @@ class ScatterAdd(Function):
         return out
 
     def backward(self, dout):
-        return (GetItem.apply(dout, index=self.index),)
+        return (call(GetItem, dout, index=self.index),)
 
 
 class Concatenate(Function):
@@ -133,6 +143,8 @@ class Concatenate(Function):
     Gradient: dx_i = the slice of dout that x_i occupies.
     Equivalent: ``torch.cat``.
     """
+
+    array_backward = True
 
     def forward(self, *xs, axis):
         self.axis = axis
@@ -149,7 +161,7 @@ class Concatenate(Function):
                 continue
             index = [slice(None)] * nd
             index[axis] = slice(int(self.bounds[k]), int(self.bounds[k + 1]))
-            grads.append(GetItem.apply(dout, index=tuple(index)))
+            grads.append(call(GetItem, dout, index=tuple(index)))
         return tuple(grads)
 
 
