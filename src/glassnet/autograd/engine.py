@@ -16,12 +16,12 @@ nothing; with it they record a graph, so the gradients can be differentiated aga
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from glassnet.autograd import function as _function
-from glassnet.autograd.function import ArrayRef
 from glassnet.autograd.grad_mode import _enabled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,33 +44,37 @@ def sum_to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     return g.reshape(shape) if g.shape != shape else g
 
 
+_by_sequence = operator.attrgetter("_ctx.seq")
+
+
 def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root`` that need a gradient, inputs first."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    """Non-leaf tensors reachable from ``root`` that need a gradient, outputs first.
+
+    Every recorded node carries its creation number, and creation order is topological
+    (inputs exist before the op that uses them); so this collects the reachable nodes
+    with a plain stack and sorts them by that number, newest first.
+    """
+    seen = {id(root)}
+    nodes = [root]
+    stack = [root]
+    pop, push, mark, keep = stack.pop, stack.append, seen.add, nodes.append
     while stack:
-        t, done = stack.pop()
-        if done:
-            order.append(t)
-            continue
-        if id(t) in visited:
-            continue
-        visited.add(id(t))
-        fn = t._ctx
-        if fn is None:
-            continue
+        fn = pop()._ctx
         if fn.inputs is None:
             raise RuntimeError(
                 "Trying to backward through the graph a second time (or directly access "
                 "saved tensors after they have already been freed). Call "
                 ".backward(retain_graph=True) the first time if you need to backward twice."
             )
-        stack.append((t, True))
         for inp, need in zip(fn.inputs, fn.needs_input_grad):
-            if need and inp._ctx is not None and id(inp) not in visited:
-                stack.append((inp, False))
-    return order
+            if need and inp._ctx is not None:
+                key = id(inp)
+                if key not in seen:
+                    mark(key)
+                    push(inp)
+                    keep(inp)
+    nodes.sort(key=_by_sequence, reverse=True)
+    return nodes
 
 
 def run_backward(
@@ -110,7 +114,7 @@ def run_backward(
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
-        for t in reversed(order):
+        for t in order:
             g = grads.pop(id(t), None)
             fn = t._ctx
             if g is None:
@@ -123,14 +127,8 @@ def run_backward(
             if not arrays:
                 in_grads = fn.backward(g)
             elif fn.array_backward:
-                fn.inputs = tuple([a.data if isinstance(a, T) else a for a in fn_inputs])
-                if fn.saves_output:
-                    ref = fn.out
-                    fn.out = ArrayRef(t.data)
-                    in_grads = fn.backward(g)
-                    fn.out = ref
-                else:
-                    in_grads = fn.backward(g)
+                fn.inputs = fn.arrays
+                in_grads = fn.backward(g)
                 fn.inputs = fn_inputs
             else:
                 in_grads = [
@@ -153,8 +151,9 @@ def run_backward(
                 else:
                     prior = grads.get(key)
                     grads[key] = ig if prior is None else prior + ig
-            if not retain_graph:
-                fn.release()
+            if not retain_graph:  # fn.release(), inlined
+                fn.__dict__.clear()
+                fn.inputs = None
     finally:
         _enabled[0] = prev
     if capture is None:

@@ -12,6 +12,7 @@ constants: they reach ``forward`` unchanged and never receive a gradient.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,10 @@ from glassnet.autograd.grad_mode import _enabled
 
 if TYPE_CHECKING:  # pragma: no cover
     from glassnet.tensor import Tensor
+
+# Recorded nodes are numbered in creation order, which is a topological order: a node's
+# inputs always exist before it. The engine sorts by this number instead of searching.
+_sequence = itertools.count()
 
 # Set by glassnet.tensor once the Tensor class exists (the two modules need each other).
 Tensor: Any = None
@@ -53,7 +58,6 @@ class Function:
     array_backward = False
     inputs: tuple[Any, ...] | None
     needs_input_grad: tuple[bool, ...]
-    out: Any
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
@@ -66,8 +70,22 @@ class Function:
         """Run the primitive on Tensors or constants and return a Tensor."""
         fn = object.__new__(cls)
         T = Tensor
+        # The hot path of every operation: unpack the one- and two-argument cases by hand.
+        if len(args) == 2:
+            a, b = args
+            ta, tb = isinstance(a, T), isinstance(b, T)
+            arrays = [a.data if ta else a, b.data if tb else b]
+            needs = (ta and a._rg, tb and b._rg)
+        elif len(args) == 1:
+            a = args[0]
+            ta = isinstance(a, T)
+            arrays = [a.data if ta else a]
+            needs = (ta and a._rg,)
+        else:
+            arrays = [a.data if isinstance(a, T) else a for a in args]
+            needs = tuple([isinstance(a, T) and a._rg for a in args])
         try:
-            out = fn.forward(*[a.data if isinstance(a, T) else a for a in args], **kwargs)
+            out = fn.forward(*arrays, **kwargs)
         except ValueError as e:
             raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
         except TypeError as e:
@@ -81,18 +99,25 @@ class Function:
         result.data = out
         result.grad = None
         result._retain = False
-        result._ctx = None
-        result._rg = False
-        if _enabled[0]:
-            needs = tuple([isinstance(a, T) and a._rg for a in args])
-            if True in needs:
-                fn.inputs = args
-                fn.needs_input_grad = needs
-                if cls.saves_output:
-                    fn.out = weakref.ref(result)
-                result._rg = True
-                result._ctx = fn
+        if _enabled[0] and True in needs:
+            fn.inputs = args
+            fn.arrays = arrays
+            fn.needs_input_grad = needs
+            fn.seq = next(_sequence)
+            if cls.saves_output:
+                fn._out = weakref.ref(result)
+            result._rg = True
+            result._ctx = fn
+        else:
+            result._rg = False
+            result._ctx = None
         return result
+
+    def out(self) -> Any:
+        """The output of this node, for formulas that reuse it (``saves_output = True``):
+        the Tensor when the backward records a graph, its array otherwise."""
+        t = self._out()
+        return t if _enabled[0] else t.data
 
     def release(self) -> None:
         """Free what the node keeps for ``backward`` (after a backward without retain_graph)."""
@@ -119,19 +144,6 @@ def call(cls: type[Function], *args: Any, **kwargs: Any) -> Any:
         if isinstance(a, T):
             return cls.apply(*args, **kwargs)
     return object.__new__(cls).forward(*args, **kwargs)
-
-
-class ArrayRef:
-    """Stands in for the weak reference to a node's output when its backward runs on
-    arrays: calling it returns the output array."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, array: np.ndarray) -> None:
-        self.array = array
-
-    def __call__(self) -> np.ndarray:
-        return self.array
 
 
 def _non_numeric(args: tuple[Any, ...]) -> str | None:
