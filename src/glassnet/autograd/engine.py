@@ -111,46 +111,47 @@ def run_backward(
         return _captured(capture, inputs)  # type: ignore[arg-type]
     order = _topological_order(root)
     grads: dict[int, Any] = {id(root): g_root}
+    pop, get = grads.pop, grads.get
+    capturing = capture is not None
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
         for t in order:
-            g = grads.pop(id(t), None)
             fn = t._ctx
+            g = pop(id(t), None)
             if g is None:
                 if not retain_graph:
                     fn.release()
                 continue
-            if t._retain and capture is None:
+            if t._retain and not capturing:
                 _accumulate_leaf(t, g, handed)
             fn_inputs = fn.inputs
-            if not arrays:
-                in_grads = fn.backward(g)
-            elif fn.array_backward:
+            if arrays and fn.array_backward:
                 fn.inputs = fn.arrays
                 in_grads = fn.backward(g)
                 fn.inputs = fn_inputs
-            else:
+            elif arrays:
                 in_grads = [
                     None if ig is None else (ig.data if isinstance(ig, T) else ig)
                     for ig in fn.backward(_wrap(g))
                 ]
+            else:
+                in_grads = fn.backward(g)
             for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
-                if not need or ig is None:
+                if ig is None or not need:
                     continue
                 shape = inp.data.shape
                 if ig.shape != shape:
                     ig = sum_to_shape(ig, shape)
                 key = id(inp)
-                if capture is not None and key in capture:
-                    prior = capture[key]
-                    capture[key] = ig if prior is None else prior + ig
-                if inp._ctx is None:
-                    if capture is None:
-                        _accumulate_leaf(inp, ig, handed)
-                else:
-                    prior = grads.get(key)
+                if capturing and key in capture:  # type: ignore[operator]
+                    prior = capture[key]  # type: ignore[index]
+                    capture[key] = ig if prior is None else prior + ig  # type: ignore[index]
+                if inp._ctx is not None:
+                    prior = get(key)
                     grads[key] = ig if prior is None else prior + ig
+                elif not capturing:
+                    _accumulate_leaf(inp, ig, handed)
             if not retain_graph:  # fn.release(), inlined
                 fn.__dict__.clear()
                 fn.inputs = None
