@@ -306,7 +306,8 @@ class Tensor:
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return E.Pow.apply(self, other)
-        if np.ndim(other) > 0:  # an array of exponents (PowConst takes one number)
+        if not isinstance(other, (int, float)) and np.ndim(other) > 0:
+            # an array of exponents (PowConst takes one number)
             return E.Pow.apply(self, np.asarray(other))
         return E.PowConst.apply(self, exponent=other)
 
@@ -486,6 +487,8 @@ class Tensor:
         return S.Reshape.apply(self, shape=new)
 
     def __getitem__(self, index: Any) -> Tensor:
+        if type(index) is int or type(index) is slice:  # the common case, already normal
+            return S.GetItem.apply(self, index=(index,))
         return S.GetItem.apply(self, index=S.normalize_index(index))
 
 

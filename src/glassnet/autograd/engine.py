@@ -83,8 +83,12 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     inputs: list[Tensor] | None = None,
+    order: list[Tensor] | None = None,
 ) -> list[Tensor | None] | None:
     """Propagate ``grad`` (dL/droot) back through the graph of ``root``.
+
+    ``order`` may pass ``_topological_order(root)`` computed once for several passes
+    through a retained graph (the rows of a Jacobian).
 
     Without ``inputs`` every leaf that requires a gradient accumulates it in ``.grad``.
     With ``inputs`` nothing is written to ``.grad``: the gradients of those tensors are
@@ -109,7 +113,8 @@ def run_backward(
             _accumulate_leaf(root, g_root, handed)
             return None
         return _captured(capture, inputs)  # type: ignore[arg-type]
-    order = _topological_order(root)
+    if order is None:
+        order = _topological_order(root)
     grads: dict[int, Any] = {id(root): g_root}
     pop, get = grads.pop, grads.get
     capturing = capture is not None

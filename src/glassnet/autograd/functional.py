@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.autograd.engine import run_backward
+from glassnet.autograd.engine import _topological_order, run_backward
 from glassnet.autograd.grad_mode import enable_grad, no_grad
 from glassnet.ops.shape import concatenate
 from glassnet.tensor import Tensor
@@ -104,12 +104,7 @@ def jacobian(f: Fn, x: Any) -> np.ndarray:
         y = _as_output(f(xt), "jacobian")
         jac = np.zeros((y.data.size, arr.size), dtype=np.result_type(y.dtype, arr.dtype))
         if y.requires_grad:
-            for i in range(y.data.size):
-                e = np.zeros(y.data.size, dtype=y.dtype)
-                e[i] = 1
-                (g,) = gradients(y, [xt], e.reshape(y.shape), retain_graph=True)
-                if g is not None:
-                    jac[i] = g.data.ravel()
+            _rows(y, xt, jac)
     return jac.reshape(y.shape + arr.shape)
 
 
@@ -134,13 +129,21 @@ def hessian(f: Fn, x: Any) -> np.ndarray:
         hess = np.zeros((n, n), dtype=arr.dtype)
         (g,) = gradients(y, [xt], create_graph=True)
         if g is not None and g.requires_grad:
-            for i in range(n):
-                e = np.zeros(n, dtype=g.dtype)
-                e[i] = 1
-                (h,) = gradients(g, [xt], e.reshape(g.shape), retain_graph=True)
-                if h is not None:
-                    hess[i] = h.data.ravel()
+            _rows(g, xt, hess)
     return hess.reshape(arr.shape + arr.shape)
+
+
+def _rows(y: Tensor, x: Tensor, out: np.ndarray) -> None:
+    """Fill ``out[i]`` with d y[i] / d x: one backward pass per output entry, all through
+    the same retained graph, whose order is computed once."""
+    order = _topological_order(y) if y._ctx is not None else None
+    e = np.zeros(y.data.size, dtype=y.dtype)
+    for i in range(y.data.size):
+        e[i] = 1
+        (g,) = run_backward(y, Tensor(e.reshape(y.shape)), True, False, [x], order)  # type: ignore[misc]
+        e[i] = 0
+        if g is not None:
+            out[i] = g.data.ravel()
 
 
 def numerical_jacobian(f: Fn, x: Any, eps: float = 1e-6) -> np.ndarray:

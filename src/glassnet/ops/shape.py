@@ -70,9 +70,10 @@ class BroadcastTo(Function):
 
 def _is_basic(index: tuple[Any, ...]) -> bool:
     """Basic indexing (ints, slices, None, Ellipsis) never selects an entry twice."""
-    return all(
-        i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer)) for i in index
-    )
+    for i in index:
+        if not (i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))):
+            return False
+    return True
 
 
 def normalize_index(index: Any) -> tuple[Any, ...]:
