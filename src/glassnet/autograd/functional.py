@@ -141,9 +141,9 @@ def _rows(y: Tensor, x: Tensor, out: np.ndarray) -> None:
     for i in range(y.data.size):
         e[i] = 1
         (g,) = run_backward(y, Tensor(e.reshape(y.shape)), True, False, [x], order)  # type: ignore[misc]
-        e[i] = 0
-        if g is not None:
+        if g is not None:  # copied out before e changes: g may be a view of it
             out[i] = g.data.ravel()
+        e[i] = 0
 
 
 def numerical_jacobian(f: Fn, x: Any, eps: float = 1e-6) -> np.ndarray:
