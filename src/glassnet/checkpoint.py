@@ -25,6 +25,7 @@ import json
 import os
 import struct
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,12 @@ def _decode(value: Any, arrays: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- writing
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
 
@@ -101,6 +108,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise IsADirectoryError(f"cannot write '{path}': it is a directory")
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"cannot write '{path}': '{folder}' is not a folder")
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot write '{path}': folder '{folder}' does not exist")
     try:
@@ -111,6 +120,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         ) from None
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp's 0600 -> the usual mode
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -162,7 +172,7 @@ def save(
     state = model.state_dict()
     names = list(state)
     for i, name in enumerate(names):
-        arrays[f"model{i}"] = np.ascontiguousarray(state[name])
+        arrays[f"model{i}"] = np.asarray(state[name], order="C")  # keeps 0-d shapes
     header: dict[str, Any] = {
         "format": "glassnet-checkpoint",
         "version": VERSION,
@@ -263,7 +273,7 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
         header = json.loads(body[8 : 8 + hlen].decode("utf-8"))
         with np.load(io.BytesIO(body[8 + hlen :]), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, UnicodeDecodeError, OSError) as e:
+    except (ValueError, UnicodeDecodeError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise CheckpointError(f"checkpoint '{path}' cannot be parsed: {e}") from None
     if not isinstance(header, dict) or header.get("format") != "glassnet-checkpoint":
         raise CheckpointError(f"checkpoint '{path}' has no glassnet header")
@@ -272,6 +282,7 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
 
 def load(path: str | os.PathLike[str]) -> Checkpoint:
     """Load a checkpoint written by ``save``; raise ``CheckpointError`` if it is damaged."""
+    import glassnet.models  # noqa: F401 - registers the lecture's models with from_config
     from glassnet.nn import from_config
 
     path = Path(path)

@@ -69,6 +69,16 @@ def _non_negative_float(text: str) -> float:
     return v
 
 
+def _regularizer(text: str) -> str:
+    from glassnet.pipeline import parse_regularizer
+
+    try:
+        parse_regularizer(text)
+    except (ValueError, TypeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     from glassnet import __version__
     from glassnet import pipeline as P
@@ -103,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--batch-size", type=_positive_int, default=64)
     tr.add_argument("--epochs", type=_positive_int, default=None,
                     help="total epochs (default: 30 on digits, 10 on the image sets)")
-    tr.add_argument("--regularizer", default=None,
+    tr.add_argument("--regularizer", type=_regularizer, default=None,
                     help="l2:LAMBDA, l1:LAMBDA, elastic:LAMBDA:BETA, maxnorm:C (comma-separated)")
     tr.add_argument("--schedule", default="cosine", choices=["cosine", "none"],
                     help="learning-rate schedule over the epochs (default: cosine decay)")
@@ -163,6 +173,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     penalty, constraints = P.parse_regularizer(args.regularizer)
     regression = data.num_classes is None
     lr = args.lr if args.lr is not None else default_lr(args.optimizer, args.model, regression)
+    if args.lr is None and regression and args.optimizer in ("sgd", "gd"):
+        lr = min(lr, stable_lr(model, data.train[0]))  # raw coordinates: keep GD stable
     optimizer = P.build_optimizer(args.optimizer, model.parameters(), lr, args.momentum,
                                   args.weight_decay, constraints)
     epochs = args.epochs or (2000 if regression else DEFAULT_EPOCHS.get(args.dataset, 100))
@@ -206,6 +218,15 @@ def default_lr(optimizer: str, model: str, regression: bool) -> float:
     return DEFAULT_LR[optimizer]
 
 
+def stable_lr(model: Any, X: np.ndarray) -> float:
+    """1 / lambda_max of the Hessian 2/N A^T A of the L2 loss of a model that is linear in
+    its features A (the inputs, or the powers of x for ``poly``, and a column of ones)."""
+    feats = model.features(X).data if hasattr(model, "features") else X
+    A = np.concatenate([np.asarray(feats, dtype=np.float64).reshape(len(X), -1),
+                        np.ones((len(X), 1))], axis=1)
+    return float(1.0 / np.linalg.eigvalsh(2.0 * A.T @ A / len(X)).max())
+
+
 def vars_for_meta(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(args).items() if k != "func" and
             isinstance(v, (str, int, float, bool, list, type(None)))}
@@ -233,9 +254,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"'{args.checkpoint}' does not say how its data were prepared; "
                          "it was not written by glassnet train")
     name = args.dataset or meta["dataset"]
-    data = P.prepare_data(name, root=args.root, download=not args.no_download, val_fraction=0)
-    if data.num_classes != meta.get("num_classes") and data.num_classes is not None:
-        pass
+    # generated sets: the training run's seed and split give the same test points
+    command = ckpt.meta.get("command") or {}
+    same = name == meta["dataset"]
+    data = P.prepare_data(name, root=args.root, download=not args.no_download,
+                          val_fraction=command.get("val_fraction", 0.1) if same else 0,
+                          seed=command.get("seed", 0) if same else 0)
     raw_test = _raw_test(name, args)
     X = P.preprocess(raw_test[0], meta) if raw_test is not None else data.test[0]
     y = data.test[1]
@@ -248,7 +272,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"{name} test: loss {r['loss']:.4f} on {len(y)} samples")
         return 0
     print(f"{name} test: accuracy {r['accuracy']:.4f}"
-          + (f", loss {r['loss']:.4f}" if r["loss"] is not None else "") + f" on {len(y)} images")
+          + (f", loss {r['loss']:.4f}" if r["loss"] is not None else "")
+          + f" on {len(y)} {'images' if raw_test is not None else 'samples'}")
     from glassnet.autograd.grad_mode import no_grad
     from glassnet.tensor import Tensor
 
@@ -365,6 +390,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------- entry point
+def _one_line(text: str) -> str:
+    """A multi-line message (e.g. a list of folders searched) joined into one line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    out = lines[0] if lines else ""
+    for line in lines[1:]:
+        out += (" " if out.endswith(":") else "; ") + line
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit status."""
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
@@ -385,8 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:
         if debug:
             raise
-        text = str(e).splitlines()[0] if str(e) else type(e).__name__
-        print(f"glassnet: error: {text}", file=sys.stderr)
+        print(f"glassnet: error: {_one_line(str(e)) or type(e).__name__}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -47,6 +47,10 @@ def accuracy(scores: Any, y: Any) -> float:
         raise ValueError(f"scores have {pred.shape[0]} rows but y has {y.shape[0]} labels")
     if y.size == 0:
         raise ValueError("accuracy of an empty set is undefined")
+    s = _array(scores)
+    num_classes = s.shape[1] if s.ndim == 2 and s.shape[1] > 1 else 2
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must be in [0, {num_classes}), got {y.min()}..{y.max()}")
     return float((pred == y).mean())
 
 

@@ -176,8 +176,18 @@ def _check_split(split: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{name}: X has {X.shape[0]} samples but y has {y.shape[0]}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty")
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        raise ValueError(f"{name}: X contains NaN or infinite values")
+    # A NaN or inf anywhere makes this matrix-vector product non-finite (a fast BLAS call
+    # instead of a boolean array as large as X); only then, or on overflow, is the exact
+    # check run.
+    if X.dtype.kind == "f" and X.size and not np.isfinite(
+        (X.reshape(X.shape[0], -1) @ np.ones(X[0].size, dtype=X.dtype)).sum()
+    ):
+        bad = np.argwhere(~np.isfinite(X))
+        if bad.size:
+            raise ValueError(
+                f"{name}: X contains NaN or infinite values ({len(bad)} entries; the first at "
+                f"index {tuple(int(i) for i in bad[0])})"
+            )
     return X, y
 
 
@@ -381,8 +391,12 @@ def fit(
             prof["step"] += t4 - t3
             if bar is not None:
                 bar.update(1)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{total_loss / ((step + 1) * batch_size):.4f}")
+                if step % 10 == 0 or step == steps - 1:
+                    seen = min((step + 1) * batch_size, n)
+                    live = {"loss": f"{total_loss / seen:.4f}"}
+                    if classification:
+                        live["acc"] = f"{correct / seen:.4f}"
+                    bar.set_postfix(live)
         if bar is not None:
             bar.close()
         history.train_loss.append(total_loss / n)
