@@ -193,6 +193,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         regularizer=penalty, scheduler=scheduler, rng=np.random.default_rng(args.seed),
         verbose=0 if args.quiet or regression else 1, checkpoint_dir=out,
         resume=args.resume, test=data.test, profile=profile, checkpoint_meta=meta,
+        # a regression "epoch" is one full-batch step: checkpoint every 1% of the run
+        checkpoint_every=max(1, epochs // 100) if regression else 1,
     )
     plot = P.plot_history(history, out / "history.png", f"{args.model} on {args.dataset}")
     seconds = time.perf_counter() - t0

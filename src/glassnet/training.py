@@ -265,6 +265,7 @@ def fit(
     test: Sequence[Any] | None = None,
     profile: dict[str, float] | None = None,
     checkpoint_meta: dict[str, Any] | None = None,
+    checkpoint_every: int = 1,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -298,6 +299,9 @@ def fit(
     profile : dict, optional
         If given, filled with seconds spent per phase (batches, forward, backward, step,
         evaluation).
+    checkpoint_every : int
+        Save the checkpoint every this many epochs (and always after the last one, or
+        when a callback stops training). 1 saves each epoch.
     checkpoint_meta : dict, optional
         Extra metadata stored in every checkpoint (e.g. how the data were preprocessed).
 
@@ -316,6 +320,8 @@ def fit(
         raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     rng = gn_random.get_generator(rng)
@@ -416,7 +422,12 @@ def fit(
         history.seconds.append(clock() - t_epoch)
         if verbose >= 1:
             print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
-        if ckpt_path is not None:
+        stop = False
+        for cb in callbacks:
+            stop = bool(cb.on_epoch_end(epoch, history, model)) or stop
+        if ckpt_path is not None and (
+            epoch % checkpoint_every == 0 or epoch == epochs or stop
+        ):
             meta: dict[str, Any] = {
                 **(checkpoint_meta or {}),
                 "epoch": epoch,
@@ -428,9 +439,6 @@ def fit(
                 meta["scheduler"] = scheduler.state_dict()
             save(ckpt_path, model, optimizer, **meta)
             history.save(ckpt_path.parent / HISTORY_NAME)
-        stop = False
-        for cb in callbacks:
-            stop = bool(cb.on_epoch_end(epoch, history, model)) or stop
         if stop:
             break
     for cb in callbacks:

@@ -8,6 +8,7 @@ import numpy as np
 
 from glassnet.nn.functional import _check_p, dropout, dropout_mask
 from glassnet.nn.module import Module
+from glassnet.random import get_generator
 from glassnet.tensor import Tensor
 
 __all__ = ["Dropout"]
@@ -34,7 +35,9 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, generator: Any = None) -> None:
         super().__init__()
         self.p = _check_p(p, "Dropout", allow_one=False)
-        self.generator = generator
+        # An int seed becomes one generator now, so that successive masks differ; None
+        # keeps following glassnet's default generator (``manual_seed``).
+        self.generator = None if generator is None else get_generator(generator)
         self.last_mask: np.ndarray | None = None
 
     def forward(self, x: Any) -> Tensor:

@@ -93,7 +93,7 @@ class MLP(Sequential):
                 layers.append(BatchNorm1d(d_out, dtype=dtype))
             layers.append(_activation(activation))
             if dropout > 0:
-                layers.append(Dropout(dropout, generator=generator))
+                layers.append(Dropout(dropout, generator=None if generator is None else gen))
         layers.append(Linear(sizes[-1], out, bias, init, gen, dtype))
         super().__init__(*layers)
         self.in_features = sizes[0]
