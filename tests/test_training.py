@@ -479,3 +479,33 @@ def test_zero_epochs_trains_nothing(blobs: dict) -> None:
     w = m.weight.data.copy()
     h = fit(m, CE, optim.SGD(m.parameters(), lr=0.1), blobs["train"], epochs=0, verbose=0)
     assert h.epochs == 0 and np.array_equal(w, m.weight.data)
+
+
+# ---------------------------------------------------------------------- extra metrics
+def test_extra_metrics_on_validation_and_test(rng: np.random.Generator) -> None:
+    from sklearn.metrics import top_k_accuracy_score
+
+    X = rng.normal(size=(120, 4)).astype(np.float32)
+    y = rng.integers(0, 4, size=120)
+    m = nn.Linear(4, 4, generator=0)
+
+    def error_rate(scores: np.ndarray, labels: np.ndarray) -> float:
+        return float((scores.argmax(1) != labels).mean())
+
+    h = fit(m, losses.softmax_log_likelihood, optim.SGD(m.parameters(), lr=0.1),
+            (X[:80], y[:80]), (X[80:100], y[80:100]), epochs=2, batch_size=16, rng=0,
+            verbose=0, metrics=["accuracy", "top2", error_rate], test=(X[100:], y[100:]))
+    assert set(h.metrics) == {"val_top2", "val_error_rate"}
+    assert len(h.metrics["val_top2"]) == 2
+    with gn.no_grad():
+        s_val = m(gn.tensor(X[80:100])).data
+        s_test = m(gn.tensor(X[100:])).data
+    assert h.metrics["val_top2"][-1] == pytest.approx(
+        top_k_accuracy_score(y[80:100], s_val, k=2, labels=range(4)))
+    assert h.metrics["val_error_rate"][-1] == pytest.approx(1 - h.val_accuracy[-1])
+    assert h.test_metrics["top2"] == pytest.approx(
+        top_k_accuracy_score(y[100:], s_test, k=2, labels=range(4)))
+    assert History.from_dict(h.to_dict()).test_metrics == h.test_metrics
+    with pytest.raises(ValueError, match="unknown metric 'f1'"):
+        fit(m, losses.softmax_log_likelihood, optim.SGD(m.parameters(), lr=0.1),
+            (X, y), epochs=1, verbose=0, metrics=["f1"])

@@ -20,7 +20,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,8 @@ class History:
     lr: list[float | None] = field(default_factory=list)
     test_loss: float | None = None
     test_accuracy: float | None = None
+    metrics: dict[str, list[float | None]] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def epochs(self) -> int:
@@ -72,6 +74,8 @@ class History:
             "lr": self.lr,
             "test_loss": self.test_loss,
             "test_accuracy": self.test_accuracy,
+            "metrics": self.metrics,
+            "test_metrics": self.test_metrics,
         }
 
     @classmethod
@@ -80,6 +84,8 @@ class History:
         h = cls(**{k: list(d.get(k) or []) for k in keys})
         h.test_loss = d.get("test_loss")
         h.test_accuracy = d.get("test_accuracy")
+        h.metrics = {k: list(v) for k, v in (d.get("metrics") or {}).items()}
+        h.test_metrics = dict(d.get("test_metrics") or {})
         return h
 
     def save(self, path: str | Path) -> None:
@@ -204,12 +210,19 @@ def evaluate(
     X: Any,
     y: Any,
     batch_size: int = 1024,
+    metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]]
+    | Mapping[str, Callable[[np.ndarray, np.ndarray], float]] = (),
 ) -> dict[str, float | None]:
     """Mean loss and accuracy of ``model`` on (X, y), in eval mode, without a graph.
 
-    Returns ``{"loss": ..., "accuracy": ...}`` (accuracy None for non-integer targets).
+    Returns ``{"loss": ..., "accuracy": ..., <metric name>: ...}`` (accuracy None for
+    non-integer targets). ``metrics`` are computed on all the scores at once: "accuracy",
+    "topK" (e.g. "top5") or a callable ``f(scores, y) -> float`` named by its ``__name__``
+    (or a mapping from names to such callables).
     """
     X, y = _check_split((X, y), "evaluate")
+    extra = _metric_functions(metrics)
+    kept: list[np.ndarray] = []
     was_training = getattr(model, "training", False)
     if hasattr(model, "eval"):
         model.eval()
@@ -226,13 +239,45 @@ def evaluate(
                     total_loss += float(loss(scores, yb).data) * xb.shape[0]
                 if classification:
                     correct += int((predictions(scores) == yb).sum())
+                if extra:
+                    kept.append(scores.data)
     finally:
         if was_training and hasattr(model, "train"):
             model.train()
-    return {
+    result: dict[str, float | None] = {
         "loss": total_loss / n if loss is not None else None,
         "accuracy": correct / n if classification else None,
     }
+    if extra:
+        all_scores = np.concatenate(kept)
+        for name, f in extra.items():
+            result[name] = float(f(all_scores, y))
+    return result
+
+
+def _metric_functions(metrics: Any) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
+    """Names -> functions for the metrics beyond loss and accuracy (which are always kept)."""
+    import re
+
+    if isinstance(metrics, Mapping):
+        return dict(metrics)
+    from glassnet.metrics import top_k_accuracy
+
+    out: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {}
+    for m in metrics:
+        if callable(m):
+            out[getattr(m, "__name__", "metric")] = m
+        elif m == "accuracy":
+            continue
+        elif isinstance(m, str) and re.fullmatch(r"top([1-9][0-9]*)", m):
+            k = int(m[3:])
+            out[m] = lambda s, y, k=k: top_k_accuracy(s, y, k)
+        else:
+            raise ValueError(
+                f"unknown metric {m!r}: use 'accuracy', 'topK' (e.g. 'top5') or a function "
+                "f(scores, y) -> float"
+            )
+    return out
 
 
 def _progress(total: int, desc: str, verbose: int) -> Any:
@@ -255,6 +300,7 @@ def fit(
     epochs: int = 1,
     batch_size: int = 32,
     regularizer: Callable[[Iterable[Any]], Tensor] | None = None,
+    metrics: Sequence[str | Callable[[np.ndarray, np.ndarray], float]] = ("accuracy",),
     scheduler: Any = None,
     callbacks: Sequence[Callback] = (),
     rng: np.random.Generator | int | None = None,
@@ -286,6 +332,12 @@ def fit(
     regularizer : callable, optional
         ``regularizer(model.parameters())`` is added to every batch loss (L = data loss +
         lambda R(W)).
+    metrics : sequence
+        What to record besides the loss. Accuracy is recorded for integer labels in any
+        case (``train_accuracy`` is the running accuracy over each epoch's batches); other
+        metrics ("top5", or a function ``f(scores, y) -> float``) are computed on ``val``
+        each epoch (``history.metrics["val_top5"]``) and on ``test`` at the end
+        (``history.test_metrics``).
     scheduler : optional
         A learning-rate scheduler stepped once per epoch.
     rng : Generator or int, optional
@@ -314,6 +366,7 @@ def fit(
     from glassnet import random as gn_random
 
     X, y = _check_split(train, "train")
+    extra_metrics = _metric_functions(metrics)
     val_split = _check_split(val, "val") if val is not None else None
     test_split = _check_split(test, "test") if test is not None else None
     if not isinstance(epochs, int) or epochs < 0:
@@ -409,9 +462,11 @@ def fit(
         history.train_accuracy.append(correct / n if classification else None)
         t5 = clock()
         if val_split is not None:
-            r = evaluate(model, loss, *val_split)
+            r = evaluate(model, loss, *val_split, metrics=extra_metrics)
             history.val_loss.append(r["loss"])
             history.val_accuracy.append(r["accuracy"])
+            for name in extra_metrics:
+                history.metrics.setdefault(f"val_{name}", []).append(r[name])
         else:
             history.val_loss.append(None)
             history.val_accuracy.append(None)
@@ -422,33 +477,49 @@ def fit(
         history.seconds.append(clock() - t_epoch)
         if verbose >= 1:
             print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
+        saved = False
+        if ckpt_path is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
+            _save_run(ckpt_path, model, optimizer, scheduler, history, epoch, rng,
+                      checkpoint_meta)
+            saved = True
         stop = False
         for cb in callbacks:
             stop = bool(cb.on_epoch_end(epoch, history, model)) or stop
-        if ckpt_path is not None and (
-            epoch % checkpoint_every == 0 or epoch == epochs or stop
-        ):
-            meta: dict[str, Any] = {
-                **(checkpoint_meta or {}),
-                "epoch": epoch,
-                "history": history.to_dict(),
-                "rng_state": rng.bit_generator.state,
-                "default_rng_state": gn_random.default_generator().bit_generator.state,
-            }
-            if scheduler is not None:
-                meta["scheduler"] = scheduler.state_dict()
-            save(ckpt_path, model, optimizer, **meta)
-            history.save(ckpt_path.parent / HISTORY_NAME)
+        if stop and ckpt_path is not None and not saved:
+            _save_run(ckpt_path, model, optimizer, scheduler, history, epoch, rng,
+                      checkpoint_meta)
         if stop:
             break
     for cb in callbacks:
         cb.on_train_end(model, history)
     if test_split is not None:
-        r = evaluate(model, loss, *test_split)
+        r = evaluate(model, loss, *test_split, metrics=extra_metrics)
         history.test_loss, history.test_accuracy = r["loss"], r["accuracy"]
+        for name in extra_metrics:
+            history.test_metrics[name] = r[name]
         if ckpt_path is not None:
             history.save(ckpt_path.parent / HISTORY_NAME)
     return history
+
+
+def _save_run(
+    path: Path, model: Any, optimizer: Any, scheduler: Any, history: History, epoch: int,
+    rng: np.random.Generator, extra: dict[str, Any] | None,
+) -> None:
+    """The checkpoint a resumed ``fit`` continues from, and ``history.json`` beside it."""
+    from glassnet import random as gn_random
+
+    meta: dict[str, Any] = {
+        **(extra or {}),
+        "epoch": epoch,
+        "history": history.to_dict(),
+        "rng_state": rng.bit_generator.state,
+        "default_rng_state": gn_random.default_generator().bit_generator.state,
+    }
+    if scheduler is not None:
+        meta["scheduler"] = scheduler.state_dict()
+    save(path, model, optimizer, **meta)
+    history.save(path.parent / HISTORY_NAME)
 
 
 def _current_lr(optimizer: Any) -> float | None:
