@@ -135,6 +135,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.constraints: list[Constraint] = _check_constraints(constraints)
         self._work: dict[Any, Any] = {}
+        self._views: dict[Any, list[np.ndarray]] = {}
         if isinstance(params, Tensor):
             raise TypeError(
                 "params must be an iterable of Tensors or of parameter-group dicts, "
@@ -331,14 +332,21 @@ class Optimizer:
         One flat buffer per dtype, grown to the largest parameter, so an update allocates
         nothing after the first step. Their contents are garbage between uses.
         """
+        key = (like.dtype, like.shape)
+        views = self._views.get(key)
+        if views is not None:
+            return views
         n = like.size
         need = self._scratch_slots * n
         buf = self._work.get(like.dtype)
         if buf is None or buf.size < need:
             buf = np.empty_like(like, shape=(need,))
             self._work[like.dtype] = buf
+            self._views.clear()  # views of the old buffer would no longer be shared
         shape = like.shape
-        return [buf[i * n : (i + 1) * n].reshape(shape) for i in range(self._scratch_slots)]
+        views = [buf[i * n : (i + 1) * n].reshape(shape) for i in range(self._scratch_slots)]
+        self._views[key] = views
+        return views
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
