@@ -434,7 +434,11 @@ def fit(
             batch_loss.backward()
             for p in params:
                 g = p.grad
-                if g is not None and not np.isfinite(g.data.sum()):
+                # max and min propagate NaN and reach +-inf: two cheap reductions,
+                # no boolean array as large as the gradient
+                if g is not None and g.data.size and not (
+                    np.isfinite(g.data.max()) and np.isfinite(g.data.min())
+                ):
                     raise TrainingDivergedError(
                         f"epoch {epoch}, step {step + 1}: a gradient is NaN or infinite"
                     )
