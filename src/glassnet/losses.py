@@ -118,6 +118,8 @@ def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
             f"{fname}: labels of shape {arr.shape} do not match the scores: expected shape "
             f"{want} for {what}"
         )
+    if arr.size and 0 <= arr.min() and arr.max() < c:  # the common case, two reductions
+        return arr.reshape(-1).astype(np.intp, copy=False)
     bad = (arr < 0) | (arr >= c)
     if bad.any():
         i = _first_bad(bad) if batched else ()
