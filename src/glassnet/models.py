@@ -62,7 +62,22 @@ def _least_squares(features: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.
     return theta[:-1].T, theta[-1]
 
 
-class LinearRegression(Module):
+class _LinearModel(Module):
+    """A model whose parameters are one ``Linear`` layer, ``self.linear``: its W and b are
+    also reachable as ``model.weight`` and ``model.bias``."""
+
+    linear: Linear
+
+    @property
+    def weight(self) -> Any:
+        return self.linear.weight
+
+    @property
+    def bias(self) -> Any:
+        return self.linear.bias
+
+
+class LinearRegression(_LinearModel):
     """Linear regression y = W x + b: the lecture's first model (d + 1 parameters per output).
 
     Input (N, D) (or (N,) when D = 1), output (N, out_features). Train it with
@@ -80,14 +95,6 @@ class LinearRegression(Module):
         super().__init__()
         self.linear = Linear(in_features, out_features, **linear)
         self.in_features, self.out_features = in_features, out_features
-
-    @property
-    def weight(self) -> Any:
-        return self.linear.weight
-
-    @property
-    def bias(self) -> Any:
-        return self.linear.bias
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
@@ -244,7 +251,7 @@ class QuadraticModel(Module):
         )
 
 
-class LinearClassifier(Module):
+class LinearClassifier(_LinearModel):
     """The lecture's linear classifier f(x, W) = W x + b: C class scores.
 
     Images are flattened first: a 32x32x3 image becomes 3072 numbers and, for 10 classes,
@@ -257,14 +264,6 @@ class LinearClassifier(Module):
         super().__init__()
         self.linear = Linear(in_features, num_classes, **linear)
         self.in_features, self.num_classes = in_features, num_classes
-
-    @property
-    def weight(self) -> Any:
-        return self.linear.weight
-
-    @property
-    def bias(self) -> Any:
-        return self.linear.bias
 
     def forward(self, x: Any) -> Tensor:
         return self.linear(_flat(_as_tensor(x)))
