@@ -24,13 +24,14 @@ import io
 import json
 import os
 import struct
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from glassnet._fileio import atomic_write_bytes
 
 MAGIC = b"GLASSNET-CKPT\n"
 VERSION = 1
@@ -93,54 +94,6 @@ def _decode(value: Any, arrays: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- writing
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: temp file in the same folder, fsync, rename.
-
-    On any failure the temporary file is removed and an existing ``path`` is untouched.
-    """
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise IsADirectoryError(f"cannot write '{path}': it is a directory")
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"cannot write '{path}': '{folder}' is not a folder")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"cannot write '{path}': folder '{folder}' does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise PermissionError(
-            f"cannot write '{path}': folder '{folder}' is not writable ({e.strerror})"
-        ) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp's 0600 -> the usual mode
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
 def save(
     path: str | os.PathLike[str],
     model: Any,
