@@ -256,15 +256,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise ValueError(f"'{args.checkpoint}' does not say how its data were prepared; "
                          "it was not written by glassnet train")
     name = args.dataset or meta["dataset"]
-    # generated sets: the training run's seed and split give the same test points
-    command = ckpt.meta.get("command") or {}
-    same = name == meta["dataset"]
-    data = P.prepare_data(name, root=args.root, download=not args.no_download,
-                          val_fraction=command.get("val_fraction", 0.1) if same else 0,
-                          seed=command.get("seed", 0) if same else 0)
     raw_test = _raw_test(name, args)
-    X = P.preprocess(raw_test[0], meta) if raw_test is not None else data.test[0]
-    y = data.test[1]
+    if raw_test is not None:  # an image set: its own test split, preprocessed as in training
+        X, y = P.preprocess(raw_test[0], meta), raw_test[1]
+    else:  # a generated set: the training run's seed and split give the same test points
+        command = ckpt.meta.get("command") or {}
+        same = name == meta["dataset"]
+        data = P.prepare_data(name, root=args.root, download=not args.no_download,
+                              val_fraction=command.get("val_fraction", 0.1) if same else 0,
+                              seed=command.get("seed", 0) if same else 0)
+        X, y = data.test
     loss_name = ckpt.meta.get("loss", "softmax")
     fn = getattr(losses, P.LOSSES.get(loss_name, "softmax_log_likelihood"))
     if loss_name == "logistic":
