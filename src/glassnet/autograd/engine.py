@@ -2,8 +2,8 @@
 
 The engine, not the ops, owns all bookkeeping:
 
-* the order: an iterative depth-first post-order over the graph (no recursion, so a
-  chain of 100,000 operations is fine);
+* the order: nodes are numbered as they are recorded, and a heap hands them out newest
+  first (no recursion, so a chain of 100,000 operations is fine);
 * accumulation: a tensor used several times receives the sum of its gradients, and a
   leaf's ``.grad`` accumulates across ``backward`` calls (always out of place, so no
   gradient array is ever shared and then mutated);
@@ -16,7 +16,7 @@ nothing; with it they record a graph, so the gradients can be differentiated aga
 
 from __future__ import annotations
 
-import operator
+import heapq
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -44,37 +44,11 @@ def sum_to_shape(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     return g.reshape(shape) if g.shape != shape else g
 
 
-_by_sequence = operator.attrgetter("_ctx.seq")
-
-
-def _topological_order(root: Tensor) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``root`` that need a gradient, outputs first.
-
-    Every recorded node carries its creation number, and creation order is topological
-    (inputs exist before the op that uses them); so this collects the reachable nodes
-    with a plain stack and sorts them by that number, newest first.
-    """
-    seen = {id(root)}
-    nodes = [root]
-    stack = [root]
-    pop, push, mark, keep = stack.pop, stack.append, seen.add, nodes.append
-    while stack:
-        fn = pop()._ctx
-        if fn.inputs is None:
-            raise RuntimeError(
-                "Trying to backward through the graph a second time (or directly access "
-                "saved tensors after they have already been freed). Call "
-                ".backward(retain_graph=True) the first time if you need to backward twice."
-            )
-        for inp, need in zip(fn.inputs, fn.needs_input_grad):
-            if need and inp._ctx is not None:
-                key = id(inp)
-                if key not in seen:
-                    mark(key)
-                    push(inp)
-                    keep(inp)
-    nodes.sort(key=_by_sequence, reverse=True)
-    return nodes
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Call .backward(retain_graph=True) the first time "
+    "if you need to backward twice."
+)
 
 
 def run_backward(
@@ -83,12 +57,13 @@ def run_backward(
     retain_graph: bool,
     create_graph: bool,
     inputs: list[Tensor] | None = None,
-    order: list[Tensor] | None = None,
 ) -> list[Tensor | None] | None:
     """Propagate ``grad`` (dL/droot) back through the graph of ``root``.
 
-    ``order`` may pass ``_topological_order(root)`` computed once for several passes
-    through a retained graph (the rows of a Jacobian).
+    The order: every recorded node carries its creation number, and creation order is a
+    topological order (an op's inputs exist before it). A node enters a heap when it first
+    receives a gradient and leaves it newest first, so each node is processed after all
+    of its consumers, without a separate search of the graph and without recursion.
 
     Without ``inputs`` every leaf that requires a gradient accumulates it in ``.grad``.
     With ``inputs`` nothing is written to ``.grad``: the gradients of those tensors are
@@ -113,24 +88,25 @@ def run_backward(
             _accumulate_leaf(root, g_root, handed)
             return None
         return _captured(capture, inputs)  # type: ignore[arg-type]
-    if order is None:
-        order = _topological_order(root)
+    if root._ctx.inputs is None:
+        raise RuntimeError(_FREED)
     grads: dict[int, Any] = {id(root): g_root}
     pop, get = grads.pop, grads.get
+    heap: list[tuple[int, int, Tensor]] = [(-root._ctx.seq, id(root), root)]
+    push, take = heapq.heappush, heapq.heappop
     capturing = capture is not None
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
-        for t in order:
+        while heap:
+            t = take(heap)[2]
             fn = t._ctx
-            g = pop(id(t), None)
-            if g is None:
-                if not retain_graph:
-                    fn.release()
-                continue
+            fn_inputs = fn.inputs
+            if fn_inputs is None:
+                raise RuntimeError(_FREED)
+            g = pop(id(t))
             if t._retain and not capturing:
                 _accumulate_leaf(t, g, handed)
-            fn_inputs = fn.inputs
             if arrays and fn.array_backward:
                 fn.inputs = fn.arrays
                 in_grads = fn.backward(g)
@@ -152,9 +128,14 @@ def run_backward(
                 if capturing and key in capture:  # type: ignore[operator]
                     prior = capture[key]  # type: ignore[index]
                     capture[key] = ig if prior is None else prior + ig  # type: ignore[index]
-                if inp._ctx is not None:
+                node = inp._ctx
+                if node is not None:
                     prior = get(key)
-                    grads[key] = ig if prior is None else prior + ig
+                    if prior is None:
+                        grads[key] = ig
+                        push(heap, (-node.seq, key, inp))
+                    else:
+                        grads[key] = prior + ig
                 elif not capturing:
                     _accumulate_leaf(inp, ig, handed)
             if not retain_graph:  # fn.release(), inlined

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.autograd.engine import _topological_order, run_backward
+from glassnet.autograd.engine import run_backward
 from glassnet.autograd.grad_mode import enable_grad, no_grad
 from glassnet.ops.shape import concatenate
 from glassnet.tensor import Tensor
@@ -135,12 +135,11 @@ def hessian(f: Fn, x: Any) -> np.ndarray:
 
 def _rows(y: Tensor, x: Tensor, out: np.ndarray) -> None:
     """Fill ``out[i]`` with d y[i] / d x: one backward pass per output entry, all through
-    the same retained graph, whose order is computed once."""
-    order = _topological_order(y) if y._ctx is not None else None
+    the same retained graph."""
     e = np.zeros(y.data.size, dtype=y.dtype)
     for i in range(y.data.size):
         e[i] = 1
-        (g,) = run_backward(y, Tensor(e.reshape(y.shape)), True, False, [x], order)  # type: ignore[misc]
+        (g,) = run_backward(y, Tensor(e.reshape(y.shape)), True, False, [x])  # type: ignore[misc]
         if g is not None:  # copied out before e changes: g may be a view of it
             out[i] = g.data.ravel()
         e[i] = 0
