@@ -85,7 +85,7 @@ class Function:
             arrays = [a.data if isinstance(a, T) else a for a in args]
             needs = tuple([isinstance(a, T) and a._rg for a in args])
         try:
-            out = fn.forward(*arrays, **kwargs)
+            out = fn.forward(*arrays, **kwargs) if kwargs else fn.forward(*arrays)
         except ValueError as e:
             raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
         except TypeError as e:
