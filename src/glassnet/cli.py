@@ -187,6 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
     profile: dict[str, float] = {}
+    first_epoch = _checkpoint_epoch(out) if args.resume else 0
     meta = {"data": data.meta(), "loss": loss_name, "command": vars_for_meta(args)}
     history = fit(
         model, loss, optimizer, data.train, data.val, epochs=epochs, batch_size=batch,
@@ -207,7 +208,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     say(f"wrote {out / CHECKPOINT_NAME}, {out / HISTORY_NAME}"
         + (f", {plot}" if plot else " (no plot: pip install glassnet[plot])"))
     if args.profile:
-        print(format_profile(profile, history.epochs - (0 if not args.resume else 0)))
+        print(format_profile(profile, history.epochs - first_epoch))
     return 0
 
 
@@ -232,6 +233,15 @@ def stable_lr(model: Any, X: np.ndarray) -> float:
 def vars_for_meta(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in vars(args).items() if k != "func" and
             isinstance(v, (str, int, float, bool, list, type(None)))}
+
+
+def _checkpoint_epoch(folder: Path) -> int:
+    """The epoch a resumed run starts after (0 when there is no checkpoint yet)."""
+    from glassnet.checkpoint import read_verified
+    from glassnet.training import CHECKPOINT_NAME
+
+    path = Path(folder) / CHECKPOINT_NAME
+    return int(read_verified(path)[0].get("epoch") or 0) if path.exists() else 0
 
 
 def format_profile(profile: dict[str, float], epochs: int) -> str:
