@@ -160,6 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = P.check_writable(args.out or Path("runs") / f"{args.dataset}-{args.model}")
     say = (lambda *a: None) if args.quiet else print
     t0 = time.perf_counter()
+    profile: dict[str, float] = {}
     data = P.prepare_data(args.dataset, root=args.root, download=not args.no_download,
                           val_fraction=args.val_fraction, seed=args.seed)
     say(f"data: {args.dataset} ({data.source}): {data.train[0].shape[0]} train, "
@@ -186,7 +187,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from glassnet.optim.lr_scheduler import CosineAnnealingLR
 
         scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
-    profile: dict[str, float] = {}
+    profile["data and set-up"] = time.perf_counter() - t0
     first_epoch = _checkpoint_epoch(out) if args.resume else 0
     meta = {"data": data.meta(), "loss": loss_name, "command": vars_for_meta(args)}
     history = fit(
@@ -197,7 +198,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         # a regression "epoch" is one full-batch step: checkpoint every 1% of the run
         checkpoint_every=max(1, epochs // 100) if regression else 1,
     )
+    t_plot = time.perf_counter()
     plot = P.plot_history(history, out / "history.png", f"{args.model} on {args.dataset}")
+    profile["plot"] = time.perf_counter() - t_plot
     seconds = time.perf_counter() - t0
     if regression:
         print(f"final: train loss {history.train_loss[-1]:.4f}, "
@@ -245,11 +248,13 @@ def _checkpoint_epoch(folder: Path) -> int:
 
 
 def format_profile(profile: dict[str, float], epochs: int) -> str:
+    """The phases of a run, longest first; per-epoch figures for the training loop's."""
+    once = {"data and set-up", "plot"}
     total = sum(profile.values()) or 1.0
-    lines = [f"where the time went ({epochs} epochs, {total:.2f} s in the loop):"]
+    lines = [f"where the time went ({epochs} epochs, {total:.2f} s measured):"]
     for k, v in sorted(profile.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {k:<10} {v:8.3f} s  {100 * v / total:5.1f}%"
-                     f"  ({v / max(epochs, 1):.3f} s per epoch)")
+        each = "once" if k in once else f"{v / max(epochs, 1):.3f} s per epoch"
+        lines.append(f"  {k:<16} {v:8.3f} s  {100 * v / total:5.1f}%  ({each})")
     return "\n".join(lines)
 
 

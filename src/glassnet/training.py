@@ -350,7 +350,7 @@ def fit(
         Continue from ``checkpoint_dir/last.ckpt``.
     profile : dict, optional
         If given, filled with seconds spent per phase (batches, forward, backward, step,
-        evaluation).
+        evaluate, checkpoint).
     checkpoint_every : int
         Save the checkpoint every this many epochs (and always after the last one, or
         when a callback stops training). 1 saves each epoch.
@@ -404,7 +404,7 @@ def fit(
             scheduler.load_state_dict(meta["scheduler"])
 
     prof = profile if profile is not None else {}
-    for k in ("batches", "forward", "backward", "step", "evaluate"):
+    for k in ("batches", "forward", "backward", "step", "evaluate", "checkpoint"):
         prof.setdefault(k, 0.0)
     clock = time.perf_counter
     n = X.shape[0]
@@ -483,8 +483,10 @@ def fit(
             print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
         saved = False
         if ckpt_path is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
+            t6 = clock()
             _save_run(ckpt_path, model, optimizer, scheduler, history, epoch, rng,
                       checkpoint_meta)
+            prof["checkpoint"] += clock() - t6
             saved = True
         stop = False
         for cb in callbacks:
