@@ -415,3 +415,22 @@ def test_save_into_an_immutable_folder(tmp_path: Path) -> None:
     finally:
         subprocess.run(["chattr", "-i", str(folder)], check=True)
     assert list(folder.iterdir()) == []
+
+
+def test_make_optimizer_rebuilds_several_parameter_groups(tmp_path: Path) -> None:
+    m = nn.Linear(3, 2, generator=0)
+    opt = optim.SGD([{"params": [m.weight]}, {"params": [m.bias], "lr": 0.5}], lr=0.1,
+                    momentum=0.9)
+    x = gn.tensor(np.ones((4, 3), dtype=np.float32))
+    for _ in range(3):
+        opt.zero_grad()
+        (m(x) ** 2).sum().backward()
+        opt.step()
+    gn.save(tmp_path / "g.ckpt", m, opt)
+    ck = gn.load(tmp_path / "g.ckpt")
+    again = ck.make_optimizer(list(ck.model.parameters()))
+    assert [g["lr"] for g in again.param_groups] == [0.1, 0.5]
+    state, saved = again.state_dict(), opt.state_dict()
+    for k in saved["state"]:
+        assert np.array_equal(state["state"][k]["momentum_buffer"],
+                              saved["state"][k]["momentum_buffer"])

@@ -184,9 +184,24 @@ class Checkpoint:
             raise CheckpointError(
                 f"'{self.path}': unknown optimizer class {self.optimizer_class!r}"
             )
-        groups = self.optimizer_state.get("param_groups", [{}])
-        kwargs = {k: v for k, v in groups[0].items() if k not in ("params", "initial_lr")}
-        opt = cls(params, **kwargs)
+        groups = self.optimizer_state.get("param_groups") or [{"params": []}]
+        params = list(params)
+
+        def options(group: dict[str, Any]) -> dict[str, Any]:
+            skip = ("params", "param_names", "initial_lr")
+            return {k: v for k, v in group.items() if k not in skip}
+
+        if len(groups) == 1:
+            opt = cls(params, **options(groups[0]))
+        else:  # rebuild each group with its own options and parameters (by position)
+            try:
+                opt = cls([{**options(g), "params": [params[i] for i in g["params"]]}
+                           for g in groups])
+            except IndexError:
+                raise CheckpointError(
+                    f"'{self.path}': the optimizer had more parameters than the "
+                    f"{len(params)} given"
+                ) from None
         opt.load_state_dict(self.optimizer_state)
         return opt
 
