@@ -269,8 +269,9 @@ def _not_found_message(split: str, root: str | os.PathLike | None) -> str:
     names = ", ".join(BATCHES[split])
     return (
         f"CIFAR-10 ({split} split) not found: looked for {names} (directly or in "
-        f"{ARCHIVE_FOLDER}/) and {ARCHIVE_NAME} in:\n{where}\nTo get it: call "
-        f"load_cifar10(..., download=True) to download it into "
+        f"{ARCHIVE_FOLDER}/) and {ARCHIVE_NAME} in:\n{where}\nTo get it: allow "
+        f"the download (load_cifar10(..., download=True); on the command line, leave out "
+        f"--no-download) to fetch it into "
         f"{download_dir('cifar-10', root)}, or copy {ARCHIVE_NAME} (from "
         "https://www.cs.toronto.edu/~kriz/cifar.html) into one of the folders above "
         "(see docs/datasets.md)"

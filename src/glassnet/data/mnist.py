@@ -203,8 +203,8 @@ def _not_found_message(
     where = describe_search(dirs)
     loader = "load_fashion_mnist" if source is FASHION_MNIST else "load_mnist"
     hints = [
-        f"call {loader}(..., download=True) to download it into "
-        f"{download_dir(source.folder, root)}",
+        f"allow the download ({loader}(..., download=True); on the command line, leave "
+        f"out --no-download) to fetch it into {download_dir(source.folder, root)}",
         f"or copy {images[1]} and {labels[1]} (or the uncompressed files) into one of the "
         f"folders above, e.g. $GLASSNET_DATA/{source.folder}/",
     ]
