@@ -13,6 +13,7 @@ import numpy as np
 
 from glassnet.autograd import engine as _engine
 from glassnet.autograd import function as _function
+from glassnet.autograd.function import binary, unary
 from glassnet.dtypes import _default
 from glassnet.ops import elementwise as E
 from glassnet.ops import linalg as L
@@ -280,54 +281,54 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def __add__(self, other: Any) -> Tensor:
-        return E.Add.apply(self, other)
+        return binary(E.Add, self, other)
 
     def __radd__(self, other: Any) -> Tensor:
-        return E.Add.apply(other, self)
+        return binary(E.Add, other, self)
 
     def __sub__(self, other: Any) -> Tensor:
-        return E.Sub.apply(self, other)
+        return binary(E.Sub, self, other)
 
     def __rsub__(self, other: Any) -> Tensor:
-        return E.Sub.apply(other, self)
+        return binary(E.Sub, other, self)
 
     def __mul__(self, other: Any) -> Tensor:
-        return E.Mul.apply(self, other)
+        return binary(E.Mul, self, other)
 
     def __rmul__(self, other: Any) -> Tensor:
-        return E.Mul.apply(other, self)
+        return binary(E.Mul, other, self)
 
     def __truediv__(self, other: Any) -> Tensor:
-        return E.Div.apply(self, other)
+        return binary(E.Div, self, other)
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return E.Div.apply(other, self)
+        return binary(E.Div, other, self)
 
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
-            return E.Pow.apply(self, other)
+            return binary(E.Pow, self, other)
         if not isinstance(other, (int, float)) and np.ndim(other) > 0:
             # an array of exponents (PowConst takes one number)
             return E.Pow.apply(self, np.asarray(other))
         return E.PowConst.apply(self, exponent=other)
 
     def __rpow__(self, other: Any) -> Tensor:
-        return E.Pow.apply(other, self)
+        return binary(E.Pow, other, self)
 
     def __matmul__(self, other: Any) -> Tensor:
-        return L.MatMul.apply(self, other)
+        return binary(L.MatMul, self, other)
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return L.MatMul.apply(other, self)
+        return binary(L.MatMul, other, self)
 
     def __neg__(self) -> Tensor:
-        return E.Neg.apply(self)
+        return unary(E.Neg, self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return E.Abs.apply(self)
+        return unary(E.Abs, self)
 
     # comparisons: plain boolean tensors, never part of a graph
     def __lt__(self, other: Any) -> Tensor:
@@ -350,31 +351,31 @@ class Tensor:
 
     # ------------------------------------------------------------------ elementwise
     def abs(self) -> Tensor:
-        return E.Abs.apply(self)
+        return unary(E.Abs, self)
 
     def exp(self) -> Tensor:
-        return E.Exp.apply(self)
+        return unary(E.Exp, self)
 
     def log(self) -> Tensor:
-        return E.Log.apply(self)
+        return unary(E.Log, self)
 
     def sqrt(self) -> Tensor:
-        return E.Sqrt.apply(self)
+        return unary(E.Sqrt, self)
 
     def sin(self) -> Tensor:
-        return E.Sin.apply(self)
+        return unary(E.Sin, self)
 
     def cos(self) -> Tensor:
-        return E.Cos.apply(self)
+        return unary(E.Cos, self)
 
     def tanh(self) -> Tensor:
-        return E.Tanh.apply(self)
+        return unary(E.Tanh, self)
 
     def sigmoid(self) -> Tensor:
-        return E.Sigmoid.apply(self)
+        return unary(E.Sigmoid, self)
 
     def relu(self) -> Tensor:
-        return E.Relu.apply(self)
+        return unary(E.Relu, self)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Tensor:
         return E.LeakyRelu.apply(self, negative_slope=negative_slope)
@@ -383,10 +384,10 @@ class Tensor:
         return E.Softplus.apply(self, beta=beta)
 
     def maximum(self, other: Any) -> Tensor:
-        return E.Maximum.apply(self, other)
+        return binary(E.Maximum, self, other)
 
     def minimum(self, other: Any) -> Tensor:
-        return E.Minimum.apply(self, other)
+        return binary(E.Minimum, self, other)
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         return E.Clip.apply(self, lo=min, hi=max)

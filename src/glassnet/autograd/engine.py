@@ -74,7 +74,6 @@ def run_backward(
     ``array_backward`` is set runs its formula directly on the arrays (no wrappers, no
     nodes); any other primitive gets them wrapped as Tensors, in ``no_grad`` mode.
     """
-    T = _function.Tensor
     capture: dict[int, Any] | None = None
     if inputs is not None:
         capture = {id(t): None for t in inputs}
@@ -91,61 +90,124 @@ def run_backward(
     if root._ctx.inputs is None:
         raise RuntimeError(_FREED)
     grads: dict[int, Any] = {id(root): g_root}
-    pop, get = grads.pop, grads.get
-    heap: list[tuple[int, int, Tensor]] = [(-root._ctx.seq, id(root), root)]
-    push, take = heapq.heappush, heapq.heappop
-    capturing = capture is not None
+    heap: list[tuple[int, Tensor]] = [(-root._ctx.seq, root)]
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
-        while heap:
-            t = take(heap)[2]
-            fn = t._ctx
-            fn_inputs = fn.inputs
-            if fn_inputs is None:
-                raise RuntimeError(_FREED)
-            g = pop(id(t))
-            if t._retain and not capturing:
-                _accumulate_leaf(t, g, handed)
-            if arrays and fn.array_backward:
-                fn.inputs = fn.arrays
-                in_grads = fn.backward(g)
-                fn.inputs = fn_inputs
-            elif arrays:
-                in_grads = [
-                    None if ig is None else (ig.data if isinstance(ig, T) else ig)
-                    for ig in fn.backward(_wrap(g))
-                ]
-            else:
-                in_grads = fn.backward(g)
-            for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
-                if ig is None or not need:
-                    continue
-                shape = inp.data.shape
-                if ig.shape != shape:
-                    ig = sum_to_shape(ig, shape)
-                key = id(inp)
-                if capturing and key in capture:  # type: ignore[operator]
-                    prior = capture[key]  # type: ignore[index]
-                    capture[key] = ig if prior is None else prior + ig  # type: ignore[index]
-                node = inp._ctx
-                if node is not None:
-                    prior = get(key)
-                    if prior is None:
-                        grads[key] = ig
-                        push(heap, (-node.seq, key, inp))
-                    else:
-                        grads[key] = prior + ig
-                elif not capturing:
-                    _accumulate_leaf(inp, ig, handed)
-            if not retain_graph:  # fn.release(), inlined
-                fn.__dict__.clear()
-                fn.inputs = None
+        if arrays and capture is None:
+            _backward_arrays(heap, grads, handed, retain_graph)
+        else:
+            _backward_general(heap, grads, handed, retain_graph, arrays, capture)
     finally:
         _enabled[0] = prev
     if capture is None:
         return None
     return _captured(capture, inputs)  # type: ignore[arg-type]
+
+
+def _backward_arrays(
+    heap: list[tuple[int, Tensor]], grads: dict[int, Any], handed: set[int], retain_graph: bool
+) -> None:
+    """The loop of ``_backward_general`` for its most common case, ``loss.backward()``:
+    gradients are arrays and go to the leaves' ``.grad`` (no ``create_graph``, no
+    ``inputs``). The same steps with the branches for the other cases taken out."""
+    T = _function.Tensor
+    pop, get = grads.pop, grads.get
+    push, take = heapq.heappush, heapq.heappop
+    while heap:
+        t = take(heap)[1]
+        fn = t._ctx
+        fn_inputs = fn.inputs
+        if fn_inputs is None:
+            raise RuntimeError(_FREED)
+        g = pop(id(t))
+        if t._retain:
+            _accumulate_leaf(t, g, handed)
+        if fn.array_backward:
+            fn.inputs = fn.arrays
+            in_grads = fn.backward(g)
+            fn.inputs = fn_inputs
+        else:
+            in_grads = [
+                None if ig is None else (ig.data if isinstance(ig, T) else ig)
+                for ig in fn.backward(_wrap(g))
+            ]
+        for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
+            if need and ig is not None:
+                if ig.shape != inp.data.shape:
+                    ig = sum_to_shape(ig, inp.data.shape)
+                node = inp._ctx
+                if node is None:
+                    _accumulate_leaf(inp, ig, handed)
+                else:
+                    key = id(inp)
+                    prior = get(key)
+                    if prior is None:
+                        grads[key] = ig
+                        push(heap, (-node.seq, inp))
+                    else:
+                        grads[key] = prior + ig
+        if not retain_graph:  # fn.release(), inlined
+            fn.__dict__.clear()
+            fn.inputs = fn.arrays = fn._out = None
+
+
+def _backward_general(
+    heap: list[tuple[int, Tensor]],
+    grads: dict[int, Any],
+    handed: set[int],
+    retain_graph: bool,
+    arrays: bool,
+    capture: dict[int, Any] | None,
+) -> None:
+    """Hand out the nodes newest first and run their backward formulas (see run_backward)."""
+    T = _function.Tensor
+    pop, get = grads.pop, grads.get
+    push, take = heapq.heappush, heapq.heappop
+    capturing = capture is not None
+    while heap:
+        t = take(heap)[1]
+        fn = t._ctx
+        fn_inputs = fn.inputs
+        if fn_inputs is None:
+            raise RuntimeError(_FREED)
+        g = pop(id(t))
+        if t._retain and not capturing:
+            _accumulate_leaf(t, g, handed)
+        if arrays and fn.array_backward:
+            fn.inputs = fn.arrays
+            in_grads = fn.backward(g)
+            fn.inputs = fn_inputs
+        elif arrays:
+            in_grads = [
+                None if ig is None else (ig.data if isinstance(ig, T) else ig)
+                for ig in fn.backward(_wrap(g))
+            ]
+        else:
+            in_grads = fn.backward(g)
+        for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
+            if ig is None or not need:
+                continue
+            shape = inp.data.shape
+            if ig.shape != shape:
+                ig = sum_to_shape(ig, shape)
+            key = id(inp)
+            if capturing and key in capture:  # type: ignore[operator]
+                prior = capture[key]  # type: ignore[index]
+                capture[key] = ig if prior is None else prior + ig  # type: ignore[index]
+            node = inp._ctx
+            if node is not None:
+                prior = get(key)
+                if prior is None:
+                    grads[key] = ig
+                    push(heap, (-node.seq, inp))
+                else:
+                    grads[key] = prior + ig
+            elif not capturing:
+                _accumulate_leaf(inp, ig, handed)
+        if not retain_graph:  # fn.release(), inlined
+            fn.__dict__.clear()
+            fn.inputs = fn.arrays = fn._out = None
 
 
 def _wrap(a: Any) -> Tensor:

@@ -54,6 +54,10 @@ class Function:
     no wrapper or node is made. Without the flag, ``backward`` always gets Tensors.
     """
 
+    # The attributes every recorded node sets live in slots (faster to create and set);
+    # a primitive may keep anything else it needs for backward in the instance dict.
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out", "__dict__")
+
     saves_output = False
     array_backward = False
     inputs: tuple[Any, ...] | None
@@ -68,24 +72,17 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run the primitive on Tensors or constants and return a Tensor."""
+        if not kwargs:  # the hot paths, unpacked by hand: see ``unary`` and ``binary``
+            if len(args) == 2:
+                return binary(cls, args[0], args[1])
+            if len(args) == 1:
+                return unary(cls, args[0])
         fn = object.__new__(cls)
         T = Tensor
-        # The hot path of every operation: unpack the one- and two-argument cases by hand.
-        if len(args) == 2:
-            a, b = args
-            ta, tb = isinstance(a, T), isinstance(b, T)
-            arrays = [a.data if ta else a, b.data if tb else b]
-            needs = (ta and a._rg, tb and b._rg)
-        elif len(args) == 1:
-            a = args[0]
-            ta = isinstance(a, T)
-            arrays = [a.data if ta else a]
-            needs = (ta and a._rg,)
-        else:
-            arrays = [a.data if isinstance(a, T) else a for a in args]
-            needs = tuple([isinstance(a, T) and a._rg for a in args])
+        arrays = tuple([a.data if isinstance(a, T) else a for a in args])
+        needs = tuple([isinstance(a, T) and a._rg for a in args])
         try:
-            out = fn.forward(*arrays, **kwargs) if kwargs else fn.forward(*arrays)
+            out = fn.forward(*arrays, **kwargs)
         except ValueError as e:
             raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
         except TypeError as e:
@@ -93,25 +90,7 @@ class Function:
             if bad is None:
                 raise
             raise TypeError(f"{cls.__name__}: {bad}, not numeric data") from e
-        if type(out) is not np.ndarray:
-            out = np.asarray(out)
-        result = object.__new__(T)
-        result.data = out
-        result.grad = None
-        result._retain = False
-        if _enabled[0] and True in needs:
-            fn.inputs = args
-            fn.arrays = arrays
-            fn.needs_input_grad = needs
-            fn.seq = next(_sequence)
-            if cls.saves_output:
-                fn._out = weakref.ref(result)
-            result._rg = True
-            result._ctx = fn
-        else:
-            result._rg = False
-            result._ctx = None
-        return result
+        return _record(fn, cls, out, args, arrays, needs, True in needs)
 
     def out(self) -> Any:
         """The output of this node, for formulas that reuse it (``saves_output = True``):
@@ -122,7 +101,7 @@ class Function:
     def release(self) -> None:
         """Free what the node keeps for ``backward`` (after a backward without retain_graph)."""
         self.__dict__.clear()
-        self.inputs = None
+        self.inputs = self.arrays = self._out = None
 
     @property
     def name(self) -> str:
@@ -130,6 +109,88 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}Backward>"
+
+
+def _record(
+    fn: Function, cls: type, out: Any, args: tuple, arrays: tuple, needs: tuple, any_need: bool
+) -> Tensor:
+    """Wrap ``out`` in a Tensor and, when a gradient is needed, record ``fn`` on it."""
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    result = object.__new__(Tensor)
+    result.data = out
+    result.grad = None
+    result._retain = False
+    if any_need and _enabled[0]:
+        fn.inputs = args
+        fn.arrays = arrays
+        fn.needs_input_grad = needs
+        fn.seq = next(_sequence)
+        if cls.saves_output:
+            fn._out = weakref.ref(result)
+        result._rg = True
+        result._ctx = fn
+    else:
+        result._rg = False
+        result._ctx = None
+    return result
+
+
+# ``unary`` and ``binary`` are ``Function.apply`` for one and two positional arguments,
+# written out because every Tensor operator goes through them: the general version above
+# (a loop over the arguments) is the plain reading of the same steps.
+
+
+def unary(cls: type[Function], a: Any) -> Tensor:
+    """``cls.apply(a)``."""
+    fn = object.__new__(cls)
+    if isinstance(a, Tensor):
+        x = a.data
+        need = a._rg
+    else:
+        x = a
+        need = False
+    try:
+        out = fn.forward(x)
+    except (ValueError, TypeError):
+        return _failed(cls, (a,))
+    return _record(fn, cls, out, (a,), (x,), (need,), need)
+
+
+def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
+    """``cls.apply(a, b)``."""
+    fn = object.__new__(cls)
+    T = Tensor
+    if isinstance(a, T):
+        x = a.data
+        na = a._rg
+    else:
+        x = a
+        na = False
+    if isinstance(b, T):
+        y = b.data
+        nb = b._rg
+    else:
+        y = b
+        nb = False
+    try:
+        out = fn.forward(x, y)
+    except (ValueError, TypeError):
+        return _failed(cls, (a, b))
+    return _record(fn, cls, out, (a, b), (x, y), (na, nb), na or nb)
+
+
+def _failed(cls: type[Function], args: tuple) -> Any:
+    """Re-raise the error of a failed forward with the op's name and its inputs."""
+    import sys
+
+    e = sys.exc_info()[1]
+    if isinstance(e, ValueError):
+        raise ValueError(f"{cls.__name__}: {_describe(args)}: {e}") from None
+    bad = _non_numeric(args)
+    if bad is None:
+        raise e  # type: ignore[misc]
+    raise TypeError(f"{cls.__name__}: {bad}, not numeric data") from e
 
 
 def call(cls: type[Function], *args: Any, **kwargs: Any) -> Any:
