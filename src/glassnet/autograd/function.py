@@ -142,7 +142,7 @@ def _record(
 
 
 def unary(cls: type[Function], a: Any) -> Tensor:
-    """``cls.apply(a)``."""
+    """``cls.apply(a)``: the steps of ``apply`` and ``_record`` for one argument."""
     fn = object.__new__(cls)
     if isinstance(a, Tensor):
         x = a.data
@@ -154,11 +154,31 @@ def unary(cls: type[Function], a: Any) -> Tensor:
         out = fn.forward(x)
     except (ValueError, TypeError):
         return _failed(cls, (a,))
-    return _record(fn, cls, out, (a,), (x,), (need,), need)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    result = object.__new__(Tensor)
+    result.data = out
+    result.grad = None
+    result._retain = False
+    if need and _enabled[0]:
+        fn.inputs = (a,)
+        fn.arrays = (x,)
+        fn.needs_input_grad = (True,)
+        fn.seq = next(_sequence)
+        if cls.saves_output:
+            fn._out = weakref.ref(result)
+        result._rg = True
+        result._ctx = fn
+    else:
+        result._rg = False
+        result._ctx = None
+    return result
 
 
 def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
-    """``cls.apply(a, b)``."""
+    """``cls.apply(a, b)``: the steps of ``apply`` and ``_record`` for two arguments, with
+    a Python number meeting a floating-point array turned into a 0-d array of its dtype
+    (see ``_constant``)."""
     fn = object.__new__(cls)
     T = Tensor
     if isinstance(a, T):
@@ -170,14 +190,65 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     if isinstance(b, T):
         y = b.data
         nb = b._rg
+        if not na and (type(a) is float or type(a) is int):
+            x = _constants.get((a, y.dtype))
+            if x is None:
+                x = _constant(a, y)
     else:
-        y = b
         nb = False
+        y = b
+        if type(b) is float or type(b) is int:
+            y = _constants.get((b, x.dtype)) if type(x) is np.ndarray else None
+            if y is None:
+                y = _constant(b, x)
     try:
         out = fn.forward(x, y)
     except (ValueError, TypeError):
         return _failed(cls, (a, b))
-    return _record(fn, cls, out, (a, b), (x, y), (na, nb), na or nb)
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    result = object.__new__(T)
+    result.data = out
+    result.grad = None
+    result._retain = False
+    if (na or nb) and _enabled[0]:
+        fn.inputs = (a, b)
+        fn.arrays = (x, y)
+        fn.needs_input_grad = (na, nb)
+        fn.seq = next(_sequence)
+        if cls.saves_output:
+            fn._out = weakref.ref(result)
+        result._rg = True
+        result._ctx = fn
+    else:
+        result._rg = False
+        result._ctx = None
+    return result
+
+
+_constants: dict[tuple[Any, Any], Any] = {}
+
+
+def _constant(value: float | int, other: Any) -> Any:
+    """A Python number that meets a floating-point array, as a read-only 0-d array of that
+    array's dtype, made once per (value, dtype).
+
+    NumPy gives the same result for both (a Python scalar is converted to the array's
+    dtype first), but an operation between two arrays skips that conversion and costs half
+    as much on small arrays. Anything else (integer arrays, values out of the dtype's
+    range) is returned unchanged."""
+    if type(other) is not np.ndarray:
+        return value
+    dtype = other.dtype
+    # Zeros stay Python numbers: 0.0 and -0.0 are equal keys but not the same factor.
+    if dtype.kind != "f" or value == 0 or not abs(value) <= np.finfo(dtype).max:
+        return value
+    c = np.array(value, dtype=dtype)
+    c.flags.writeable = False
+    if len(_constants) >= 1024:
+        _constants.clear()
+    _constants[(value, dtype)] = c
+    return c
 
 
 def _failed(cls: type[Function], args: tuple) -> Any:
