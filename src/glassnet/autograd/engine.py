@@ -114,8 +114,17 @@ def _backward_arrays(
     T = _function.Tensor
     pop, get = grads.pop, grads.get
     push, take = heapq.heappush, heapq.heappop
-    while heap:
-        t = take(heap)[1]
+    # ``nxt``: a node that could go on the heap but is the only one waiting (a chain), so
+    # it is simply the next one; a second waiting node sends it to the heap after all.
+    nxt: Tensor | None = take(heap)[1]
+    while True:
+        if nxt is not None:
+            t = nxt
+            nxt = None
+        elif heap:
+            t = take(heap)[1]
+        else:
+            break
         fn = t._ctx
         fn_inputs = fn.inputs
         if fn_inputs is None:
@@ -144,7 +153,13 @@ def _backward_arrays(
                     prior = get(key)
                     if prior is None:
                         grads[key] = ig
-                        push(heap, (-node.seq, inp))
+                        if nxt is None and not heap:
+                            nxt = inp
+                        else:
+                            if nxt is not None:
+                                push(heap, (-nxt._ctx.seq, nxt))
+                                nxt = None
+                            push(heap, (-node.seq, inp))
                     else:
                         grads[key] = prior + ig
         if not retain_graph:  # fn.release(), inlined

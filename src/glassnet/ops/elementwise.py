@@ -279,7 +279,8 @@ class Tanh(Function):
 
     def backward(self, dout):
         y = self.out()
-        return (dout * (1.0 - y * y),)
+        g = dout * y
+        return (dout - g * y,)  # dout * (1 - y^2), without a Python number in the arithmetic
 
 
 class Sigmoid(Function):
