@@ -303,6 +303,29 @@ def test_non_finite_output_or_gradient_leaves_the_weights(
     assert np.array_equal(m.w.data, before)
 
 
+class _HugeFiniteGradient(nn.Module):
+    """Finite gradients whose sum overflows float32 (two entries near 3e38)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = Parameter(np.zeros((1, 2), dtype=np.float32))
+
+    def forward(self, x: Any) -> Any:
+        return (self.w * gn.tensor(np.full((1, 2), 3e38, dtype=np.float32))).sum(
+            axis=1, keepdims=True) * gn.tensor(np.asarray(x, dtype=np.float32))
+
+
+def test_finite_gradients_whose_sum_overflows_are_not_divergence() -> None:
+    X = np.ones((1, 1), dtype=np.float32)
+    m = _HugeFiniteGradient()
+    # loss = (3e38 (w1 + w2) x - 0)^2 / 1 at w = 0 is 0 with gradient 0: use an L1 loss
+    # whose gradient is +-3e38 in each entry, finite, with a sum of 6e38 = inf in float32.
+    h = fit(m, losses.l1, optim.SGD(m.parameters(), lr=1e-40), (X, X), epochs=1,
+            batch_size=1, rng=0, verbose=0)
+    assert len(h.train_loss) == 1
+    assert np.isfinite(m.w.data).all()
+
+
 # ---------------------------------------------------------------------- callbacks
 class _Recorder(Callback):
     def __init__(self, stop_at: int | None = None) -> None:

@@ -197,6 +197,22 @@ def _check_split(split: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _non_finite_gradient(params: Sequence[Any]) -> bool:
+    """Is any entry of any parameter's gradient NaN or infinite?
+
+    A NaN or inf entry makes the sum NaN or inf: one cheap reduction per gradient, no
+    boolean array as large as it. A finite sum clears the array; a non-finite one can
+    also be overflow of finite entries, so then the exact test decides.
+    """
+    for p in params:
+        g = p.grad
+        if g is not None and not np.isfinite(np.add.reduce(g.data, axis=None)) and (
+            not np.isfinite(g.data).all()
+        ):
+            return True
+    return False
+
+
 def _loss_value(loss: Tensor, where: str) -> float:
     value = float(loss.data)
     if not math.isfinite(value):
@@ -432,16 +448,12 @@ def fit(
             t2 = clock()
             optimizer.zero_grad()
             batch_loss.backward()
-            for p in params:
-                g = p.grad
-                # max and min propagate NaN and reach +-inf: two cheap reductions,
-                # no boolean array as large as the gradient
-                if g is not None and g.data.size and not (
-                    np.isfinite(g.data.max()) and np.isfinite(g.data.min())
-                ):
-                    raise TrainingDivergedError(
-                        f"epoch {epoch}, step {step + 1}: a gradient is NaN or infinite"
-                    )
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad = _non_finite_gradient(params)
+            if bad:
+                raise TrainingDivergedError(
+                    f"epoch {epoch}, step {step + 1}: a gradient is NaN or infinite"
+                )
             t3 = clock()
             optimizer.step()
             t4 = clock()

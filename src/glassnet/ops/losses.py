@@ -277,6 +277,10 @@ class SoftmaxLogLikelihood(Function):
             self.e, self.total, self.y, self.reduction = e, total, y, reduction
             return _reduce(np.log(total[:, 0]) - zy, reduction)
 
+    # Without create_graph the engine hands this backward arrays (dout, inputs) and takes
+    # an array back: the training path, with no Tensor made.
+    array_backward = True
+
     def backward(self, dout):
         w = _weight(dout, self.e.shape, self.reduction)
         with np.errstate(under="ignore"):
@@ -284,10 +288,9 @@ class SoftmaxLogLikelihood(Function):
                 s = self.inputs[0]
                 z = _one_hot(self.y, s.shape[1], s.dtype)
                 return (s.softmax(axis=1) - z) * w, None
-            wa = w.data
-            g = self.e * (wa / self.total)
-            g[np.arange(g.shape[0]), self.y] -= wa.reshape(-1) if wa.ndim else wa
-            return _function.Tensor(g), None
+            g = self.e * (w / self.total)
+            g[np.arange(g.shape[0]), self.y] -= w.reshape(-1) if w.ndim else w
+            return g, None
 
 
 class SoftmaxCrossEntropy(Function):
@@ -437,13 +440,15 @@ class L2(Function):
             self.d, self.reduction = d, reduction
             return _reduce(_per_sample(d * d), reduction)
 
+    array_backward = True  # arrays in and out without create_graph
+
     def backward(self, dout):
         w = _weight(dout, self.d.shape, self.reduction)
         if is_grad_enabled():
             s, t = self.inputs
             g = (s - t) * w * 2.0
         else:
-            g = _function.Tensor(self.d * (2 * w.data))
+            g = self.d * (2 * w)
         ns, nt = self.needs_input_grad
         return (g if ns else None), (-g if nt else None)
 
