@@ -496,6 +496,30 @@ def test_blockwise_update_is_bitwise_the_whole_update(name, kwargs, rng):
             assert np.array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("block_bytes", [1 << 30, 4 * 50])
+def test_sgd_momentum_step_is_bitwise_sgd_update(dtype, block_bytes, rng):
+    """SGD's written-out momentum step (the common case) against the reference function."""
+    shapes = [(37, 11), (5,), (3, 4, 5)]
+    values = [rng.normal(size=s).astype(dtype) for s in shapes]
+    grads = [[rng.normal(size=s).astype(dtype) for s in shapes] for _ in range(4)]
+    params = [Parameter(v.copy()) for v in values]
+    opt = optim.SGD(params, lr=0.07, momentum=0.9)
+    opt._block_bytes = block_bytes
+    ref = [v.copy() for v in values]
+    bufs: list = [None] * len(shapes)
+    for gs in grads:
+        for p, g in zip(params, gs):
+            p.grad = gn.tensor(g.copy())
+        opt.step()
+        for i, g in enumerate(gs):
+            bufs[i] = optim.sgd_update(ref[i], g, bufs[i], lr=0.07, momentum=0.9)
+    for p, r, b in zip(params, ref, bufs):
+        assert p.data.dtype == dtype
+        assert np.array_equal(p.data, r)
+        assert np.array_equal(opt.state[p]["momentum_buffer"], b)
+
+
 def test_float32_parameters_stay_float32(problem):
     X, Y, init, batches = problem
     params = [Parameter(init[k].astype(np.float32)) for k in NAMES]

@@ -70,6 +70,19 @@ def _per_sample(elementwise: np.ndarray) -> np.ndarray:
     return elementwise.reshape(elementwise.shape[0], -1).sum(axis=1)
 
 
+def _row_max(s: np.ndarray) -> np.ndarray:
+    """``s.max(axis=1, keepdims=True)`` of an (N, C) array; for a few classes a running
+    ``np.maximum`` over the columns, which NumPy runs about twice as fast as a reduction
+    along a short last axis (NaN propagates the same way)."""
+    c = s.shape[1]
+    if not 1 < c <= 32:
+        return s.max(axis=1, keepdims=True)
+    m = np.maximum(s[:, 0], s[:, 1])
+    for j in range(2, c):
+        np.maximum(m, s[:, j], out=m)
+    return m[:, None]
+
+
 def _one_hot(y: np.ndarray, c: int, dtype: Any) -> np.ndarray:
     z = np.zeros((y.shape[0], c), dtype=dtype)
     z[np.arange(y.shape[0]), y] = 1
@@ -270,7 +283,7 @@ class SoftmaxLogLikelihood(Function):
     def forward(self, s, y, reduction):
         rows = np.arange(s.shape[0])
         with np.errstate(under="ignore"):
-            z = s - s.max(axis=1, keepdims=True)
+            z = s - _row_max(s)
             zy = z[rows, y]
             e = np.exp(z, out=z)
             total = e.sum(axis=1, keepdims=True)
