@@ -504,6 +504,8 @@ def run_workers(args: argparse.Namespace, data_dir: Path, n_train: int, env: dic
                     noise[section].append(busy)
                     results[section][model][name].append(out["seconds"])
                     results[section + "_loss"][model][name].append(out["loss"])
+                    if "fit_seconds" in out:
+                        results[section + "_fit"][model][name].append(out["fit_seconds"])
                     log(f"round {r + 1}/{args.rounds}: {section} {model} batch {batch}: "
                         f"{name:8s} {out['seconds']:.3f} s (loss {out['loss']:.4f}; "
                         f"others busy {busy:.2f} CPUs)")
@@ -723,6 +725,22 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
                 row += [ratio(g, med(data[model].get(p))) for p in peers]
             rows.append(row)
         out.extend(table(header, rows))
+        fits = results.get(section + "_fit", {})
+        if any(fits[m].get("glassnet") for m in cases):
+            out.extend(["", "The glassnet column is its training loop, the same steps as the "
+                        "PyTorch contender's. The same epoch through `glassnet.training.fit`, "
+                        "which also checks the input, guards every gradient against NaN/inf "
+                        "and counts the running accuracy (timed right after the loop in each "
+                        "round):", ""])
+            frows = []
+            for m in cases:
+                f = fits[m].get("glassnet")
+                frow = [MODEL_TITLES[m], cell(f, ".3f"),
+                        ratio(med(f), med(data[m].get("glassnet")))]
+                frow += [ratio(med(f), med(data[m].get(p))) for p in peers]
+                frows.append(frow)
+            out.extend(table(["model", "glassnet fit (s)", "fit / glassnet loop"]
+                             + [f"fit / {PEER_TITLES[p]}" for p in peers], frows))
         losses = results.get(section + "_loss", {})
         out.extend(["", f"Mean training loss of the epoch (median over rounds; batch {batch}; the "
                 "same work for all: same initial weights and batches, except scikit-learn's "

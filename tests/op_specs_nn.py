@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from glassnet.ops.nn import BatchNormFn, LinearFn
+from glassnet.ops.nn import BatchNormFn, LinearFn, LinearReluFn
 from op_specs import N_CASES, Case, OpSpec, cycle, normal
 
 # (x shape, out_features): x (..., D) with W (H, D); size-1 axes everywhere.
@@ -69,6 +69,22 @@ SPECS = [
         lambda x, W: torch.nn.functional.linear(x, W),
         lambda rng: _linear_cases(rng, bias=False),
         name="LinearFn_no_bias",
+        scalar_inputs=False,
+    ),
+    OpSpec(
+        LinearReluFn,
+        lambda x, W, b: LinearReluFn.apply(x, W, b),
+        lambda x, W, b: torch.relu(torch.nn.functional.linear(x, W, b)),
+        lambda rng: _linear_cases(rng, bias=True),
+        name="LinearReluFn",
+        scalar_inputs=False,
+    ),
+    OpSpec(
+        LinearReluFn,
+        lambda x, W: LinearReluFn.apply(x, W, None),
+        lambda x, W: torch.relu(torch.nn.functional.linear(x, W)),
+        lambda rng: _linear_cases(rng, bias=False),
+        name="LinearReluFn_no_bias",
         scalar_inputs=False,
     ),
     OpSpec(

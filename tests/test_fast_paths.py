@@ -26,3 +26,42 @@ def test_row_max_is_max_along_the_rows(c, dtype):
 def test_row_max_of_a_strided_view():
     s = np.arange(60.0).reshape(6, 10)[::2, ::3]
     np.testing.assert_array_equal(_row_max(s), s.max(axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"activation": "tanh"}, {"dropout": 0.3}, {"batch_norm": True}, {"bias": False}],
+    ids=["relu", "tanh", "dropout", "batch_norm", "no_bias"],
+)
+def test_mlp_fused_hidden_layers_match_the_layer_by_layer_network(kwargs):
+    """MLP runs Linear+ReLU as one node; the same layers run one by one (a Sequential of
+    the same modules) must give bitwise the same output and gradients."""
+    import glassnet as gn
+    from glassnet import nn
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(9, 5))
+    results = []
+    for fused in (True, False):
+        mlp = nn.MLP(5, [7, 6], 3, generator=1, dtype=np.float64, **kwargs)
+        net = mlp if fused else nn.Sequential(*[m for _, m in mlp.named_children()])
+        gn.manual_seed(3)  # the same dropout masks
+        out = net(gn.tensor(x))
+        (out * gn.tensor(np.arange(27.0).reshape(9, 3))).sum().backward()
+        results.append((out.data, [p.grad.data.copy() for p in mlp.parameters()]))
+    (o1, g1), (o2, g2) = results
+    assert np.array_equal(o1, o2)
+    assert len(g1) == len(g2)
+    for a, b in zip(g1, g2):
+        assert np.array_equal(a, b)
+
+
+def test_mlp_uses_the_fused_node_for_relu_layers():
+    import glassnet as gn
+    from glassnet import nn
+    from glassnet.ops.nn import LinearFn, LinearReluFn
+
+    mlp = nn.MLP(4, [8], 2, generator=0)
+    out = mlp(gn.tensor(np.ones((2, 4), dtype=np.float32)))
+    assert type(out._ctx) is LinearFn
+    assert type(out._ctx.inputs[0]._ctx) is LinearReluFn

@@ -94,8 +94,8 @@ def run_backward(
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
-        if arrays and capture is None:
-            _backward_arrays(heap, grads, handed, retain_graph)
+        if arrays:
+            _backward_arrays(heap, grads, handed, retain_graph, capture)
         else:
             _backward_general(heap, grads, handed, retain_graph, arrays, capture)
     finally:
@@ -106,12 +106,18 @@ def run_backward(
 
 
 def _backward_arrays(
-    heap: list[tuple[int, Tensor]], grads: dict[int, Any], handed: set[int], retain_graph: bool
+    heap: list[tuple[int, Tensor]],
+    grads: dict[int, Any],
+    handed: set[int],
+    retain_graph: bool,
+    capture: dict[int, Any] | None,
 ) -> None:
-    """The loop of ``_backward_general`` for its most common case, ``loss.backward()``:
-    gradients are arrays and go to the leaves' ``.grad`` (no ``create_graph``, no
-    ``inputs``). The same steps with the branches for the other cases taken out."""
+    """The loop of ``_backward_general`` without ``create_graph`` (``loss.backward()``, and
+    the passes of ``jacobian``/``hessian``): gradients are arrays; they go to the leaves'
+    ``.grad``, or to ``capture`` when it is given. The same steps, with the Tensor
+    branches taken out and a chain of nodes walked without the heap."""
     T = _function.Tensor
+    capturing = capture is not None
     pop, get = grads.pop, grads.get
     push, take = heapq.heappush, heapq.heappop
     # ``nxt``: a node that could go on the heap but is the only one waiting (a chain), so
@@ -130,7 +136,7 @@ def _backward_arrays(
         if fn_inputs is None:
             raise RuntimeError(_FREED)
         g = pop(id(t))
-        if t._retain:
+        if t._retain and not capturing:
             _accumulate_leaf(t, g, handed)
         if fn.array_backward:
             fn.inputs = fn.arrays
@@ -145,11 +151,15 @@ def _backward_arrays(
             if need and ig is not None:
                 if ig.shape != inp.data.shape:
                     ig = sum_to_shape(ig, inp.data.shape)
+                key = id(inp)
+                if capturing and key in capture:  # type: ignore[operator]
+                    prior = capture[key]  # type: ignore[index]
+                    capture[key] = ig if prior is None else prior + ig  # type: ignore[index]
                 node = inp._ctx
                 if node is None:
-                    _accumulate_leaf(inp, ig, handed)
+                    if not capturing:
+                        _accumulate_leaf(inp, ig, handed)
                 else:
-                    key = id(inp)
                     prior = get(key)
                     if prior is None:
                         grads[key] = ig

@@ -21,7 +21,7 @@ from glassnet.functional import (
     softplus,
     tanh,
 )
-from glassnet.ops.nn import BatchNormFn, LinearFn, _channel_axes
+from glassnet.ops.nn import BatchNormFn, LinearFn, LinearReluFn, _channel_axes
 from glassnet.random import get_generator
 from glassnet.tensor import Tensor
 
@@ -31,6 +31,7 @@ __all__ = [
     "dropout_mask",
     "leaky_relu",
     "linear",
+    "linear_relu",
     "log_softmax",
     "relu",
     "sigmoid",
@@ -52,6 +53,16 @@ def linear(x: Any, weight: Any, bias: Any = None) -> Tensor:
     Equivalent: ``torch.nn.functional.linear``.
     """
     return LinearFn.apply(x, weight, bias)
+
+
+def linear_relu(x: Any, weight: Any, bias: Any = None) -> Tensor:
+    """relu(x W^T + b), one fused node (``glassnet.ops.nn.LinearReluFn``): the hidden
+    layer ``MLP`` runs when a Linear is followed by a ReLU.
+
+    Shapes: x (..., D), weight (H, D), bias (H,) or None -> (..., H).
+    Equivalent: ``torch.relu(torch.nn.functional.linear(x, weight, bias))``.
+    """
+    return LinearReluFn.apply(x, weight, bias)
 
 
 def batch_norm(

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.nn.activation import ReLU
 from glassnet.nn.activation import activation as _activation
 from glassnet.nn.container import Sequential
 from glassnet.nn.dropout import Dropout
+from glassnet.nn.functional import linear_relu
 from glassnet.nn.linear import INITS, Linear, _check_features
 from glassnet.nn.module import Module
 from glassnet.nn.normalization import BatchNorm1d
@@ -104,6 +106,22 @@ class MLP(Sequential):
         self.batch_norm = bool(batch_norm)
         self.bias = bias
         self.init = init
+
+    def forward(self, x: Any) -> Any:
+        """The layers in order, each Linear directly followed by a ReLU run as one fused
+        node (``functional.linear_relu``: the same values and gradients, one array and one
+        node less per hidden layer)."""
+        layers = list(self._items.values())
+        i, n = 0, len(layers)
+        while i < n:
+            m = layers[i]
+            if i + 1 < n and type(m) is Linear and type(layers[i + 1]) is ReLU:
+                x = linear_relu(x, m.weight, m.bias)
+                i += 2
+            else:
+                x = m(x)
+                i += 1
+        return x
 
     def get_config(self) -> dict[str, Any]:
         return self._config(

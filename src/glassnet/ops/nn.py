@@ -63,6 +63,30 @@ class LinearFn(Function):
         return dx, dW, db
 
 
+class LinearReluFn(LinearFn):
+    """``relu(x W^T + b)``: a hidden layer of an MLP as one node.
+
+    Forward: out = max(0, x @ W^T + b), the maximum taken in place on the product (no
+    second array of the layer's size).
+    Gradient: with m = [out > 0], d = dout * m, then LinearFn's: dx = d @ W;
+    dW = d^T @ x; db = d summed over the leading axes. relu' is taken as 0 at 0 (as
+    ``Relu``); m is a constant, so the formula is differentiable again.
+    Plain version (the tests' oracle): ``Relu.apply(LinearFn.apply(x, W, b))``.
+    Equivalent: ``torch.relu(torch.nn.functional.linear(x, W, b))``.
+    """
+
+    saves_output = True
+
+    def forward(self, x, W, b):
+        out = super().forward(x, W, b)
+        return np.maximum(out, 0, out=out)
+
+    def backward(self, dout):
+        y = self.out()
+        mask = (y.data if isinstance(y, _function.Tensor) else y) > 0
+        return super().backward(dout * mask)
+
+
 def _channel_axes(ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(reduced axes, per-channel broadcast shape suffix) for (N, C) or (N, C, L)."""
     if ndim == 2:
