@@ -173,7 +173,8 @@ def _backward_arrays(
                     else:
                         grads[key] = prior + ig
         if not retain_graph:  # fn.release(), inlined
-            fn.__dict__.clear()
+            if fn._has_dict:
+                fn.__dict__.clear()
             fn.inputs = fn.arrays = fn._out = None
 
 
@@ -231,7 +232,8 @@ def _backward_general(
             elif not capturing:
                 _accumulate_leaf(inp, ig, handed)
         if not retain_graph:  # fn.release(), inlined
-            fn.__dict__.clear()
+            if fn._has_dict:
+                fn.__dict__.clear()
             fn.inputs = fn.arrays = fn._out = None
 
 

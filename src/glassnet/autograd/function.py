@@ -56,7 +56,14 @@ class Function:
 
     # The attributes every recorded node sets live in slots (faster to create and set);
     # a primitive may keep anything else it needs for backward in the instance dict.
-    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out", "__dict__")
+    # A primitive that keeps nothing else declares ``__slots__ = ()`` and has no instance
+    # dict at all (``_has_dict`` False): cheaper to create and to release.
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out")
+    _has_dict = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._has_dict = cls.__dictoffset__ != 0
 
     saves_output = False
     array_backward = False
@@ -100,7 +107,8 @@ class Function:
 
     def release(self) -> None:
         """Free what the node keeps for ``backward`` (after a backward without retain_graph)."""
-        self.__dict__.clear()
+        if self._has_dict:
+            self.__dict__.clear()
         self.inputs = self.arrays = self._out = None
 
     @property
@@ -163,7 +171,7 @@ def unary(cls: type[Function], a: Any) -> Tensor:
     if need and _enabled[0]:
         fn.inputs = (a,)
         fn.arrays = (x,)
-        fn.needs_input_grad = (True,)
+        fn.needs_input_grad = _NEED1
         fn.seq = next(_sequence)
         if cls.saves_output:
             fn._out = weakref.ref(result)
@@ -214,7 +222,7 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     if (na or nb) and _enabled[0]:
         fn.inputs = (a, b)
         fn.arrays = (x, y)
-        fn.needs_input_grad = (na, nb)
+        fn.needs_input_grad = _NEED2[na][nb]
         fn.seq = next(_sequence)
         if cls.saves_output:
             fn._out = weakref.ref(result)
@@ -226,6 +234,8 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     return result
 
 
+_NEED1 = (True,)
+_NEED2 = (((False, False), (False, True)), ((True, False), (True, True)))
 _constants: dict[tuple[Any, Any], Any] = {}
 
 

@@ -22,6 +22,8 @@ class Add(Function):
     Equivalent: ``torch.add``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, a, b):
@@ -39,6 +41,8 @@ class Sub(Function):
     Equivalent: ``torch.sub``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, a, b):
@@ -55,6 +59,8 @@ class Mul(Function):
     Gradient: da = dout * b; db = dout * a.
     Equivalent: ``torch.mul``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
 
@@ -75,6 +81,8 @@ class Div(Function):
     Equivalent: ``torch.div``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, a, b):
@@ -91,6 +99,8 @@ class Neg(Function):
 
     Forward: out = -x.  Gradient: dx = -dout.  Equivalent: ``torch.neg``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
 
@@ -137,6 +147,8 @@ class Pow(Function):
     PyTorch does.
     Equivalent: ``torch.pow(a, b)``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
     saves_output = True
@@ -187,6 +199,8 @@ class Exp(Function):
     Equivalent: ``torch.exp``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
     saves_output = True
 
@@ -206,6 +220,8 @@ class Log(Function):
     Equivalent: ``torch.log``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, x):
@@ -223,6 +239,8 @@ class Sqrt(Function):
     Equivalent: ``torch.sqrt``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
     saves_output = True
 
@@ -239,6 +257,8 @@ class Sin(Function):
     Forward: out = sin(x).  Gradient: dx = dout * cos(x).  Equivalent: ``torch.sin``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, x):
@@ -253,6 +273,8 @@ class Cos(Function):
 
     Forward: out = cos(x).  Gradient: dx = -dout * sin(x).  Equivalent: ``torch.cos``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
 
@@ -270,6 +292,8 @@ class Tanh(Function):
     Gradient: dx = dout * (1 - out^2) (reuses the forward's result).
     Equivalent: ``torch.tanh``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
     saves_output = True
@@ -291,6 +315,8 @@ class Sigmoid(Function):
     Gradient: dx = dout * out * (1 - out) (the lecture's sigma(1 - sigma)).
     Equivalent: ``torch.sigmoid``.
     """
+
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
     saves_output = True

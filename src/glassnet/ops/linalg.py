@@ -20,6 +20,8 @@ class MatMul(Function):
     Equivalent: ``torch.matmul``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, a, b):

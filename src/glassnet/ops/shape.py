@@ -59,6 +59,8 @@ class BroadcastTo(Function):
     Equivalent: ``torch.broadcast_to``.
     """
 
+    __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
+
     array_backward = True
 
     def forward(self, x, shape):
