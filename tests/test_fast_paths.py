@@ -65,3 +65,22 @@ def test_mlp_uses_the_fused_node_for_relu_layers():
     out = mlp(gn.tensor(np.ones((2, 4), dtype=np.float32)))
     assert type(out._ctx) is LinearFn
     assert type(out._ctx.inputs[0]._ctx) is LinearReluFn
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", ">i4", "uint8", "uint64"])
+def test_label_range_check_in_one_reduction(dtype):
+    """Labels are range-checked with one max over an unsigned view: a negative label must
+    still be caught, in every integer dtype and byte order."""
+    import glassnet as gn
+
+    s = gn.tensor(np.zeros((3, 4), dtype=np.float32))
+    ok = np.array([0, 3, 1], dtype=dtype)
+    assert np.isfinite(gn.losses.softmax_log_likelihood(s, ok).item())
+    with pytest.raises(ValueError, match="label 4 at index 2 is out of range"):
+        gn.losses.softmax_log_likelihood(s, np.array([0, 1, 4], dtype=dtype))
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(ValueError, match="label -1 at index 1 is out of range"):
+            gn.losses.softmax_log_likelihood(s, np.array([0, -1, 2], dtype=dtype))
+        big = np.iinfo(dtype).min  # the most negative value: huge when seen unsigned
+        with pytest.raises(ValueError, match="out of range"):
+            gn.losses.softmax_log_likelihood(s, np.array([0, big, 2], dtype=dtype))

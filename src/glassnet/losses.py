@@ -118,7 +118,10 @@ def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
             f"{fname}: labels of shape {arr.shape} do not match the scores: expected shape "
             f"{want} for {what}"
         )
-    if arr.size and 0 <= arr.min() and arr.max() < c:  # the common case, two reductions
+    # The common case in one reduction: seen as unsigned, a negative label is huge, so
+    # max < C checks both bounds.
+    unsigned = arr.view(arr.dtype.str.replace("i", "u")) if arr.dtype.kind == "i" else arr
+    if arr.size and unsigned.max() < c:
         return arr.reshape(-1).astype(np.intp, copy=False)
     bad = (arr < 0) | (arr >= c)
     if bad.any():

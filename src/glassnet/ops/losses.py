@@ -70,6 +70,20 @@ def _per_sample(elementwise: np.ndarray) -> np.ndarray:
     return elementwise.reshape(elementwise.shape[0], -1).sum(axis=1)
 
 
+_ARANGE: dict[int, np.ndarray] = {}
+
+
+def _arange(n: int) -> np.ndarray:
+    """``np.arange(n)`` (the row indices of a batch), made once per n and read-only."""
+    rows = _ARANGE.get(n)
+    if rows is None:
+        if len(_ARANGE) >= 64:
+            _ARANGE.clear()
+        rows = _ARANGE[n] = np.arange(n)
+        rows.flags.writeable = False
+    return rows
+
+
 def _row_max(s: np.ndarray) -> np.ndarray:
     """``s.max(axis=1, keepdims=True)`` of an (N, C) array; for a few classes a running
     ``np.maximum`` over the columns, which NumPy runs about twice as fast as a reduction
@@ -281,7 +295,7 @@ class SoftmaxLogLikelihood(Function):
     """
 
     def forward(self, s, y, reduction):
-        rows = np.arange(s.shape[0])
+        rows = _arange(s.shape[0])
         with np.errstate(under="ignore"):
             z = s - _row_max(s)
             zy = z[rows, y]
@@ -302,7 +316,7 @@ class SoftmaxLogLikelihood(Function):
                 z = _one_hot(self.y, s.shape[1], s.dtype)
                 return (s.softmax(axis=1) - z) * w, None
             g = self.e * (w / self.total)
-            g[np.arange(g.shape[0]), self.y] -= w.reshape(-1) if w.ndim else w
+            g[_arange(g.shape[0]), self.y] -= w.reshape(-1) if w.ndim else w
             return g, None
 
 
