@@ -270,7 +270,7 @@ class Tensor:
                     f"backward() without grad needs a one-element output, this one has shape "
                     f"{self.shape}; pass grad= of that shape (e.g. ones) or reduce with .sum()"
                 )
-            grad = Tensor(np.ones(self.data.shape, dtype=self.data.dtype))
+            grad = _engine._wrap(np.ones(self.data.shape, dtype=self.data.dtype))
         else:
             grad = grad if isinstance(grad, Tensor) else Tensor(_as_array(grad, self.dtype))
             if grad.shape != self.shape:

@@ -86,8 +86,16 @@ class Function:
                 return unary(cls, args[0])
         fn = object.__new__(cls)
         T = Tensor
-        arrays = tuple([a.data if isinstance(a, T) else a for a in args])
-        needs = tuple([isinstance(a, T) and a._rg for a in args])
+        arrays_l = []
+        needs_l = []
+        for a in args:  # a loop, not two comprehensions: each of those is a call
+            if isinstance(a, T):
+                arrays_l.append(a.data)
+                needs_l.append(a._rg)
+            else:
+                arrays_l.append(a)
+                needs_l.append(False)
+        arrays, needs = tuple(arrays_l), tuple(needs_l)
         try:
             out = fn.forward(*arrays, **kwargs)
         except ValueError as e:
