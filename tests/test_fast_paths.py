@@ -5,22 +5,38 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glassnet.ops.losses import _row_max
+from glassnet.ops.losses import _row_max, _row_sum
 
 
+@pytest.mark.parametrize("n", [4, 17, 130])
 @pytest.mark.parametrize("c", [1, 2, 3, 10, 32, 33, 100])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_row_max_is_max_along_the_rows(c, dtype):
+def test_row_max_is_max_along_the_rows(n, c, dtype):
     rng = np.random.default_rng(c)
-    s = rng.normal(size=(17, c)).astype(dtype)
+    s = rng.normal(size=(n, c)).astype(dtype)
     s[3, c // 2] = np.nan
-    s[5, 0] = np.inf
-    s[7, -1] = -np.inf
-    s[9] = -np.inf
+    s[1, 0] = np.inf
+    s[2, -1] = -np.inf
+    s[0] = -np.inf
     want = s.max(axis=1, keepdims=True)
     got = _row_max(s)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)  # NaN in the same places
+
+
+@pytest.mark.parametrize("c", [1, 2, 10, 100])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_sum_is_the_sum_along_the_rows(c, dtype):
+    rng = np.random.default_rng(c)
+    e = rng.random(size=(130, c)).astype(dtype)
+    got = _row_sum(e)
+    want = e.sum(axis=1, keepdims=True)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(dtype).eps * c)
+    e[5, 0], e[7, -1] = np.nan, np.inf
+    got = _row_sum(e)
+    assert np.isnan(got[5, 0]) and np.isposinf(got[7, 0])
+    assert np.isfinite(np.delete(got, [5, 7], axis=0)).all()
 
 
 def test_row_max_of_a_strided_view():

@@ -85,16 +85,30 @@ def _arange(n: int) -> np.ndarray:
 
 
 def _row_max(s: np.ndarray) -> np.ndarray:
-    """``s.max(axis=1, keepdims=True)`` of an (N, C) array; for a few classes a running
-    ``np.maximum`` over the columns, which NumPy runs about twice as fast as a reduction
-    along a short last axis (NaN propagates the same way)."""
+    """``s.max(axis=1, keepdims=True)`` of an (N, C) array. For a few classes NumPy is
+    slow along the short last axis; a transposed copy reduced along its first axis gives
+    the same maxima (NaN propagates the same way) about four times faster."""
     n, c = s.shape
-    if not 1 < c <= 32 or n < 64:  # for a few rows the reduction's fixed cost is lower
+    if c > 32 or n < 8:
         return s.max(axis=1, keepdims=True)
-    m = np.maximum(s[:, 0], s[:, 1])
-    for j in range(2, c):
-        np.maximum(m, s[:, j], out=m)
-    return m[:, None]
+    return np.ascontiguousarray(s.T).max(axis=0)[:, None]
+
+
+_ONES: dict[tuple[int, Any], np.ndarray] = {}
+
+
+def _row_sum(e: np.ndarray) -> np.ndarray:
+    """``e.sum(axis=1, keepdims=True)`` of a float (N, C) array as a product with a vector
+    of ones (one BLAS call, about three times faster than the reduction along the short
+    last axis; the same sums up to the order of the additions)."""
+    key = (e.shape[1], e.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(e.shape[1], dtype=e.dtype)
+        ones.flags.writeable = False
+    return (e @ ones)[:, None]
 
 
 def _one_hot(y: np.ndarray, c: int, dtype: Any) -> np.ndarray:
@@ -300,7 +314,7 @@ class SoftmaxLogLikelihood(Function):
             z = s - _row_max(s)
             zy = z[rows, y]
             e = np.exp(z, out=z)
-            total = e.sum(axis=1, keepdims=True)
+            total = _row_sum(e)
             self.e, self.total, self.y, self.reduction = e, total, y, reduction
             return _reduce(np.log(total[:, 0]) - zy, reduction)
 
