@@ -100,3 +100,24 @@ def test_label_range_check_in_one_reduction(dtype):
         big = np.iinfo(dtype).min  # the most negative value: huge when seen unsigned
         with pytest.raises(ValueError, match="out of range"):
             gn.losses.softmax_log_likelihood(s, np.array([0, big, 2], dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("label_dtype", ["int64", "int32", "uint8"])
+def test_softmax_loss_training_call_is_the_general_path(dtype, label_dtype):
+    """The training call (Tensor scores, integer ndarray labels, mean) skips the general
+    checks; a list of labels takes the general path: same loss and gradient, bitwise."""
+    import glassnet as gn
+
+    rng = np.random.default_rng(1)
+    s_data = rng.normal(size=(70, 10)).astype(dtype) * 5
+    y = rng.integers(0, 10, size=70).astype(label_dtype)
+    got = []
+    for labels in (y, y.tolist()):
+        s = gn.tensor(s_data, requires_grad=True)
+        loss = gn.losses.softmax_log_likelihood(s, labels)
+        loss.backward()
+        got.append((loss.data, s.grad.data))
+    assert got[0][0].dtype == dtype
+    assert np.array_equal(got[0][0], got[1][0])
+    assert np.array_equal(got[0][1], got[1][1])

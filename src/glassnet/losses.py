@@ -134,6 +134,29 @@ def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
     return arr.reshape(-1).astype(np.intp, copy=False)
 
 
+def _training_labels(scores: Any, y: Any) -> np.ndarray | None:
+    """The labels as intp when the call is the common training one, else None.
+
+    That call: float (N, C) scores Tensor with N, C > 0, and an (N,) integer ndarray of
+    labels in [0, C). Anything else (and any bad label) goes through ``_class_inputs``,
+    which checks the same things and says what is wrong."""
+    if type(scores) is not Tensor or type(y) is not np.ndarray:
+        return None
+    shape = scores.data.shape
+    if len(shape) != 2 or y.shape != shape[:1] or not shape[0] or scores.data.dtype.kind != "f":
+        return None
+    kind = y.dtype.kind
+    if kind == "i":
+        unsigned = y.view(y.dtype.str.replace("i", "u"))  # negative labels become huge
+    elif kind == "u":
+        unsigned = y
+    else:
+        return None
+    if not unsigned.max() < shape[1]:
+        return None
+    return y if y.dtype == np.intp else y.astype(np.intp)
+
+
 def _class_inputs(
     x: Any, y: Any, fname: str, name: str
 ) -> tuple[Tensor, np.ndarray, bool]:
@@ -506,6 +529,10 @@ def softmax_log_likelihood(scores: Any, y: Any, reduction: str = "mean") -> Tens
     0.417
     """
     fname = "softmax_log_likelihood"
+    labels = _training_labels(scores, y)
+    if labels is not None and reduction == "mean":
+        # the training call, every check of the general path below done in a few lines
+        return _L.SoftmaxLogLikelihood.apply(scores, labels, reduction="mean")
     reduction = _check_reduction(reduction, fname)
     s, labels, unbatched = _class_inputs(scores, y, fname, "scores")
     _check_batch(s.shape[0], reduction, fname)
