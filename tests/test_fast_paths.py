@@ -121,3 +121,34 @@ def test_softmax_loss_training_call_is_the_general_path(dtype, label_dtype):
     assert got[0][0].dtype == dtype
     assert np.array_equal(got[0][0], got[1][0])
     assert np.array_equal(got[0][1], got[1][1])
+
+
+def test_linear_weights_are_column_major_and_train_like_row_major_ones():
+    """Linear stores W (out, in) column-major for faster BLAS layouts. Gradients and
+    optimizer state follow that layout, and training matches row-major weights."""
+    import glassnet as gn
+    from glassnet import nn, optim
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 20))
+    y = rng.integers(0, 5, size=32)
+    results = []
+    for order in ("F", "C"):
+        net = nn.MLP(20, [300], 5, generator=0, dtype=np.float64)
+        for p in net.parameters():
+            p.data = np.array(p.data, order=order)
+        opt = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        opt._block_bytes = 8 * 1000  # several blocks for the (300, 20) weight
+        for _ in range(3):
+            loss = gn.losses.softmax_log_likelihood(net(gn.tensor(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        W = net[0].weight
+        assert W.data.flags.f_contiguous == (order == "F")
+        assert W.grad.data.flags.f_contiguous == (order == "F")
+        assert opt.state[W]["momentum_buffer"].flags.f_contiguous == (order == "F")
+        results.append([p.data.copy() for p in net.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    assert nn.Linear(3, 2).weight.data.flags.f_contiguous

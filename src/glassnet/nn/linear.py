@@ -85,7 +85,12 @@ class Linear(Module):
             raise ValueError(f"init must be one of {', '.join(INITS)}; got {init!r}")
         self.init = init
         d = _param_dtype(dtype)
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=d))
+        # PyTorch's shape (out, in), stored column-major: W.T is then a contiguous (in, out)
+        # array, so x @ W.T and the weight gradient x^T @ dout run as BLAS's faster
+        # layouts. Values, shape, state_dict and checkpoints are unaffected.
+        self.weight = Parameter(
+            np.empty((self.out_features, self.in_features), dtype=d, order="F")
+        )
         self.bias = Parameter(np.empty(self.out_features, dtype=d)) if bias else None
         self.reset_parameters(generator)
 

@@ -59,7 +59,15 @@ class LinearFn(Function):
         if nW or nb:
             d2 = dout.reshape(-1, W.shape[0])
             if nW:
-                dW = d2.T @ x.reshape(-1, W.shape[1])
+                x2 = x.reshape(-1, W.shape[1])
+                if isinstance(W, np.ndarray) and W.flags.f_contiguous and W.ndim == 2:
+                    # dW in W's column-major layout: dW^T = x^T @ dout written straight
+                    # into it (the same numbers as d2.T @ x2, a faster BLAS layout, and an
+                    # array the optimizer updates in W's own memory order)
+                    dW = np.empty(W.shape, dtype=np.result_type(d2, x2), order="F")
+                    np.matmul(x2.T, d2, out=dW.T)
+                else:
+                    dW = d2.T @ x2
             if nb:
                 db = d2.sum(axis=0)
         return dx, dW, db

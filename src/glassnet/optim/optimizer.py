@@ -318,9 +318,16 @@ class Optimizer:
         first = arrays[0]
         n = first.size  # type: ignore[union-attr]
         block = max(1, self._block_bytes // first.itemsize)  # type: ignore[union-attr]
-        if n <= block or not all(a is None or a.flags.c_contiguous for a in arrays):
+        if n <= block:
             return (arrays,)
-        flats = [None if a is None else a.reshape(-1) for a in arrays]
+        # all row-major, or all column-major (Linear's weights): flat views in memory order
+        if all(a is None or a.flags.c_contiguous for a in arrays):
+            order = "C"
+        elif all(a is None or a.flags.f_contiguous for a in arrays):
+            order = "F"
+        else:
+            return (arrays,)
+        flats = [None if a is None else a.reshape(-1, order=order) for a in arrays]
         return [
             tuple(None if f is None else f[i : i + block] for f in flats)
             for i in range(0, n, block)
@@ -332,7 +339,8 @@ class Optimizer:
         One flat buffer per dtype, grown to the largest parameter, so an update allocates
         nothing after the first step. Their contents are garbage between uses.
         """
-        key = (like.dtype, like.shape)
+        fortran = like.ndim > 1 and like.flags.f_contiguous and not like.flags.c_contiguous
+        key = (like.dtype, like.shape, fortran)
         views = self._views.get(key)
         if views is not None:
             return views
@@ -344,7 +352,11 @@ class Optimizer:
             self._work[like.dtype] = buf
             self._views.clear()  # views of the old buffer would no longer be shared
         shape = like.shape
-        views = [buf[i * n : (i + 1) * n].reshape(shape) for i in range(self._scratch_slots)]
+        order = "F" if fortran else "C"  # the layout of ``like``, so updates stay in step
+        views = [
+            buf[i * n : (i + 1) * n].reshape(shape, order=order)
+            for i in range(self._scratch_slots)
+        ]
         self._views[key] = views
         return views
 
@@ -469,7 +481,8 @@ class Optimizer:
                             f"state_dict state[{idx}][{name!r}] has shape {v.shape}, but "
                             f"parameter {idx} has shape {p.data.shape}"
                         )
-                    entry[name] = np.array(v, dtype=p.data.dtype, copy=True)
+                    entry[name] = np.empty_like(p.data)  # the parameter's memory layout
+                    entry[name][...] = v
                 else:
                     entry[name] = v
             new_state[p] = entry

@@ -72,7 +72,7 @@ def sgd_update(
     g = decayed_grad(param, grad, weight_decay, maximize, tmp)
     if momentum != 0:
         if momentum_buffer is None:
-            momentum_buffer = g.copy()
+            momentum_buffer = g.copy(order="K")  # in the parameter's memory layout
         else:
             momentum_buffer *= momentum
             if dampening == 0:
