@@ -152,3 +152,36 @@ def test_linear_weights_are_column_major_and_train_like_row_major_ones():
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     assert nn.Linear(3, 2).weight.data.flags.f_contiguous
+
+
+@pytest.mark.parametrize("op", ["tanh", "sigmoid", "exp", "sqrt", "softmax"])
+def test_saved_outputs_make_no_reference_cycle(op):
+    """A node that reuses its output keeps the output array, not the Tensor: dropping the
+    Tensor frees it at once (no cycle left for the garbage collector)."""
+    import gc
+    import weakref
+
+    import glassnet as gn
+
+    x = gn.tensor(np.array([0.5, 1.5, 2.0]), requires_grad=True)
+    gc.disable()
+    try:
+        y = getattr(x, op)()
+        assert y._ctx is not None and type(y._ctx).saves_output
+        ref = weakref.ref(y)
+        del y
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_saved_output_is_the_tensor_when_recording():
+    """With create_graph the formula gets the output Tensor (so the gradient depends on
+    it differentiably): d2/dx2 tanh(x) = -2 tanh(x) (1 - tanh(x)^2)."""
+    import glassnet as gn
+
+    x = gn.tensor(np.array([0.3, -1.2]), requires_grad=True)
+    (g,) = gn.gradients(x.tanh().sum(), [x], create_graph=True)
+    (h,) = gn.gradients(g.sum(), [x])
+    t = np.tanh(x.data)
+    np.testing.assert_allclose(h.data, -2 * t * (1 - t * t), rtol=1e-12)

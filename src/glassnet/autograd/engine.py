@@ -209,8 +209,10 @@ def _backward_general(
                 None if ig is None else (ig.data if isinstance(ig, T) else ig)
                 for ig in fn.backward(_wrap(g))
             ]
-        else:
+        else:  # recording: the formula may ask for this node's output Tensor (``out``)
+            fn._out_tensor = t
             in_grads = fn.backward(g)
+            fn._out_tensor = None
         for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
             if ig is None or not need:
                 continue

@@ -13,7 +13,6 @@ constants: they reach ``forward`` unchanged and never receive a gradient.
 from __future__ import annotations
 
 import itertools
-import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +57,7 @@ class Function:
     # a primitive may keep anything else it needs for backward in the instance dict.
     # A primitive that keeps nothing else declares ``__slots__ = ()`` and has no instance
     # dict at all (``_has_dict`` False): cheaper to create and to release.
-    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out")
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out", "_out_tensor")
     _has_dict = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -109,9 +108,14 @@ class Function:
 
     def out(self) -> Any:
         """The output of this node, for formulas that reuse it (``saves_output = True``):
-        the Tensor when the backward records a graph, its array otherwise."""
-        t = self._out()
-        return t if _enabled[0] else t.data
+        the Tensor when the backward records a graph, its array otherwise.
+
+        The node keeps the output array (no reference cycle: an array knows no Tensor);
+        while a recording backward runs this node's formula the engine lends it the
+        output Tensor itself."""
+        if _enabled[0]:
+            return getattr(self, "_out_tensor", None)
+        return self._out
 
     def release(self) -> None:
         """Free what the node keeps for ``backward`` (after a backward without retain_graph)."""
@@ -142,8 +146,8 @@ def _record(
         fn.arrays = arrays
         fn.needs_input_grad = needs
         fn.seq = next(_sequence)
-        if cls.saves_output:
-            fn._out = weakref.ref(result)
+        if cls.saves_output:  # the array; the engine supplies the Tensor (see ``out``)
+            fn._out = out
         result._rg = True
         result._ctx = fn
     else:
@@ -181,8 +185,8 @@ def unary(cls: type[Function], a: Any) -> Tensor:
         fn.arrays = (x,)
         fn.needs_input_grad = _NEED1
         fn.seq = next(_sequence)
-        if cls.saves_output:
-            fn._out = weakref.ref(result)
+        if cls.saves_output:  # the array; the engine supplies the Tensor (see ``out``)
+            fn._out = out
         result._rg = True
         result._ctx = fn
     else:
@@ -232,8 +236,8 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
         fn.arrays = (x, y)
         fn.needs_input_grad = _NEED2[na][nb]
         fn.seq = next(_sequence)
-        if cls.saves_output:
-            fn._out = weakref.ref(result)
+        if cls.saves_output:  # the array; the engine supplies the Tensor (see ``out``)
+            fn._out = out
         result._rg = True
         result._ctx = fn
     else:
