@@ -105,12 +105,57 @@ def run_backward(
     return _captured(capture, inputs)  # type: ignore[arg-type]
 
 
+class _Unbatchable(Exception):
+    """A node met by a batched pass cannot take stacked cotangents (see batched_vjp)."""
+
+
+def _sum_to_batched(g: Any, batch: tuple[int, ...], shape: tuple[int, ...]) -> Any:
+    """``sum_to_shape`` for a gradient with the batch axes ``batch`` in front."""
+    b = len(batch)
+    lead = g.ndim - b - len(shape)
+    if lead < 0 or g.shape[:b] != batch:
+        raise _Unbatchable
+    axes = tuple(range(b, b + lead)) + tuple(
+        b + lead + i for i, n in enumerate(shape) if n == 1 and g.shape[b + lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(batch + shape)
+
+
+def batched_vjp(root: Tensor, seeds: np.ndarray, x: Tensor) -> Any:
+    """The vector-Jacobian products of ``root`` with every row of ``seeds`` (shape
+    (k,) + root.shape) with respect to ``x``, in one pass: an array (k,) + x.shape, or
+    None when ``root`` does not depend on ``x``.
+
+    Each formula gets the k cotangents stacked on a leading axis, which elementwise
+    formulas broadcast over; the graph is retained and nothing is written to ``.grad``.
+    Raises ``_Unbatchable`` (before any side effect that matters: the graph is kept)
+    when a node's formula does not take stacked cotangents; the caller then goes row by
+    row (``run_backward``, the plain version and the tests' oracle).
+    """
+    fn = root._ctx
+    if fn is None or fn.inputs is None:
+        raise _Unbatchable
+    capture: dict[int, Any] = {id(x): None}
+    handed: set[int] = {id(seeds)}
+    heap: list[tuple[int, Tensor]] = [(-fn.seq, root)]
+    prev = _enabled[0]
+    _enabled[0] = False
+    try:
+        _backward_arrays(heap, {id(root): seeds}, handed, True, capture, seeds.shape[:1])
+    finally:
+        _enabled[0] = prev
+    return capture[id(x)]
+
+
 def _backward_arrays(
     heap: list[tuple[int, Tensor]],
     grads: dict[int, Any],
     handed: set[int],
     retain_graph: bool,
     capture: dict[int, Any] | None,
+    batch: tuple[int, ...] = (),
 ) -> None:
     """The loop of ``_backward_general`` without ``create_graph`` (``loss.backward()``, and
     the passes of ``jacobian``/``hessian``): gradients are arrays; they go to the leaves'
@@ -138,6 +183,8 @@ def _backward_arrays(
         g = pop(id(t))
         if t._retain and not capturing:
             _accumulate_leaf(t, g, handed)
+        if batch and not (fn.batchable and fn.array_backward):
+            raise _Unbatchable
         if fn.array_backward:
             fn.inputs = fn.arrays
             in_grads = fn.backward(g)
@@ -149,7 +196,10 @@ def _backward_arrays(
             ]
         for inp, ig, need in zip(fn_inputs, in_grads, fn.needs_input_grad):
             if need and ig is not None:
-                if ig.shape != inp.data.shape:
+                if batch:
+                    if ig.shape != batch + inp.data.shape:
+                        ig = _sum_to_batched(ig, batch, inp.data.shape)
+                elif ig.shape != inp.data.shape:
                     ig = sum_to_shape(ig, inp.data.shape)
                 key = id(inp)
                 if capturing and key in capture:  # type: ignore[operator]

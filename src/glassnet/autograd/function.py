@@ -66,6 +66,10 @@ class Function:
 
     saves_output = False
     array_backward = False
+    #: The array backward also works on a batch of cotangents stacked on extra leading
+    #: axes of ``dout`` (elementwise formulas, by broadcasting): ``jacobian``/``hessian``
+    #: then push all their rows through the graph in one pass (see engine).
+    batchable = False
     inputs: tuple[Any, ...] | None
     needs_input_grad: tuple[bool, ...]
 

@@ -22,6 +22,8 @@ class Add(Function):
     Equivalent: ``torch.add``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -41,6 +43,8 @@ class Sub(Function):
     Equivalent: ``torch.sub``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -59,6 +63,8 @@ class Mul(Function):
     Gradient: da = dout * b; db = dout * a.
     Equivalent: ``torch.mul``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -81,6 +87,8 @@ class Div(Function):
     Equivalent: ``torch.div``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -99,6 +107,8 @@ class Neg(Function):
 
     Forward: out = -x.  Gradient: dx = -dout.  Equivalent: ``torch.neg``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -119,6 +129,8 @@ class PowConst(Function):
     Conventions: p = 0 gives a zero gradient everywhere (also at x = 0).
     Equivalent: ``torch.pow(x, p)``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     array_backward = True
 
@@ -147,6 +159,8 @@ class Pow(Function):
     PyTorch does.
     Equivalent: ``torch.pow(a, b)``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -181,6 +195,8 @@ class Abs(Function):
     Equivalent: ``torch.abs``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     array_backward = True
 
     def forward(self, x):
@@ -198,6 +214,8 @@ class Exp(Function):
     Gradient: dx = dout * out (reuses the forward's result).
     Equivalent: ``torch.exp``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -220,6 +238,8 @@ class Log(Function):
     Equivalent: ``torch.log``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -239,6 +259,8 @@ class Sqrt(Function):
     Equivalent: ``torch.sqrt``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -257,6 +279,8 @@ class Sin(Function):
     Forward: out = sin(x).  Gradient: dx = dout * cos(x).  Equivalent: ``torch.sin``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -273,6 +297,8 @@ class Cos(Function):
 
     Forward: out = cos(x).  Gradient: dx = -dout * sin(x).  Equivalent: ``torch.cos``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -292,6 +318,8 @@ class Tanh(Function):
     Gradient: dx = dout * (1 - out^2) (reuses the forward's result).
     Equivalent: ``torch.tanh``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
@@ -316,6 +344,8 @@ class Sigmoid(Function):
     Equivalent: ``torch.sigmoid``.
     """
 
+    batchable = True  # elementwise: a batch of cotangents broadcasts
+
     __slots__ = ()  # keeps nothing beyond its inputs: no instance dict
 
     array_backward = True
@@ -339,6 +369,8 @@ class Relu(Function):
     Conventions: relu'(0) = 0.
     Equivalent: ``torch.relu``.
     """
+
+    batchable = True  # elementwise: a batch of cotangents broadcasts
 
     array_backward = True
 

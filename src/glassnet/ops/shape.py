@@ -110,10 +110,18 @@ class GetItem(Function):
     def forward(self, x, index):
         self.index = index
         self.shape = x.shape
-        return x[index]
+        out = x[index]
+        self.out_ndim = out.ndim
+        self.batchable = _is_basic(index)  # a leading slice keeps basic indexing exact
+        return out
 
     def backward(self, dout):
-        return (call(ScatterAdd, dout, index=self.index, shape=self.shape),)
+        index, shape = self.index, self.shape
+        extra = dout.ndim - self.out_ndim
+        if extra > 0:  # cotangents stacked on leading axes (batchable)
+            index = (slice(None),) * extra + index
+            shape = dout.shape[:extra] + shape
+        return (call(ScatterAdd, dout, index=index, shape=shape),)
 
 
 class ScatterAdd(Function):
@@ -128,6 +136,8 @@ class ScatterAdd(Function):
 
     def forward(self, src, index, shape):
         self.index = index
+        self.ndim = len(shape)
+        self.batchable = _is_basic(index)
         out = np.zeros(shape, dtype=src.dtype)
         if _is_basic(index):
             out[index] = src
@@ -136,7 +146,11 @@ class ScatterAdd(Function):
         return out
 
     def backward(self, dout):
-        return (call(GetItem, dout, index=self.index),)
+        index = self.index
+        extra = dout.ndim - self.ndim
+        if extra > 0:  # cotangents stacked on leading axes (batchable)
+            index = (slice(None),) * extra + index
+        return (call(GetItem, dout, index=index),)
 
 
 class Concatenate(Function):
