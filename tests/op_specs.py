@@ -196,6 +196,17 @@ def _pow_const_cases(rng: np.random.Generator) -> list[Case]:
     return cases
 
 
+def _pow_const_grad_cases(rng: np.random.Generator) -> list[Case]:
+    """(dout, x) pairs (broadcasting both ways) with PowConst's exponents."""
+    cases = []
+    for k, (c, (sa, sb)) in enumerate(zip(_pow_const_cases(rng), cycle(BINARY_SHAPES))):
+        p = c.kwargs["p"]
+        x = away_from_zero(rng, sb, 0.5, 2.0) if float(p).is_integer() and k % 2 else positive(
+            rng, sb)
+        cases.append(Case((normal(rng, sa), x), {"p": p}))
+    return cases
+
+
 def _where_cases(rng: np.random.Generator) -> list[Case]:
     cases = []
     for k, (sa, sb) in enumerate(BINARY_SHAPES):
@@ -242,6 +253,12 @@ SPECS: list[OpSpec] = [
     OpSpec(E.Div, lambda a, b: a / b, torch.div, binary(normal, away_from_zero)),
     OpSpec(E.Neg, lambda x: -x, torch.neg, unary(normal)),
     OpSpec(E.PowConst, lambda x, p: x**p, lambda x, p: x**p, _pow_const_cases),
+    OpSpec(
+        E.PowConstGrad,
+        lambda d, x, p: E.PowConstGrad.apply(d, x, p=p),
+        lambda d, x, p: d * p * x ** (p - 1),
+        _pow_const_grad_cases,
+    ),
     OpSpec(E.Pow, lambda a, b: a**b, torch.pow, binary(positive, normal)),
     OpSpec(E.Abs, lambda x: abs(x), torch.abs, unary(away_from_zero)),
     OpSpec(E.Exp, gn.exp, torch.exp, unary(normal)),
