@@ -89,3 +89,32 @@ def test_hessian_and_jacobian_are_the_same_both_ways(f, x):
 def test_six_hump_hessian_at_the_lecture_point_is_exact_in_one_pass():
     h = gn.hessian(_six_hump, np.array([0.0, 1.0]))
     np.testing.assert_array_equal(h, [[8.0, 1.0], [1.0, 40.0]])
+
+
+def test_large_jacobians_go_through_in_chunks(monkeypatch):
+    """Rows are stacked only up to a size limit: a Jacobian larger than one chunk is
+    assembled from several batched passes and equals the row-by-row one."""
+    import glassnet.autograd.engine as engine
+
+    passes = []
+
+    def counting(root, seeds, x):
+        passes.append(seeds.shape[0])
+        return engine.batched_vjp(root, seeds, x)
+
+    monkeypatch.setattr(functional, "batched_vjp", counting)
+    monkeypatch.setattr(functional, "_BATCH_ENTRIES", 2 * 25)  # 2 rows of 25 per pass
+    x = np.linspace(-1.0, 1.0, 5)
+
+    def f(v):
+        return (v[:, None] * v - v).tanh()  # basic indexing and elementwise: batchable
+
+    got = gn.jacobian(f, x)
+    assert passes == [2] * 12 + [1]
+    functional._BATCHED_ROWS[0] = False
+    try:
+        want = gn.jacobian(f, x)
+    finally:
+        functional._BATCHED_ROWS[0] = True
+    assert got.shape == (5, 5, 5)
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)

@@ -136,6 +136,7 @@ def hessian(f: Fn, x: Any) -> np.ndarray:
 #: Whether ``_rows`` may push all rows through the graph at once (the tests switch it off
 #: to compare with the row-by-row passes).
 _BATCHED_ROWS = [True]
+_BATCH_ENTRIES = 1 << 20
 
 
 def _rows(y: Tensor, x: Tensor, out: np.ndarray) -> None:
@@ -144,15 +145,20 @@ def _rows(y: Tensor, x: Tensor, out: np.ndarray) -> None:
     (elementwise operations and basic indexing), all rows in one pass (``batched_vjp``,
     checked against the row-by-row passes in the tests)."""
     m = y.data.size
-    if m > 1 and _BATCHED_ROWS[0]:
-        seeds = np.eye(m, dtype=y.dtype).reshape((m,) + y.shape)
+    # rows per pass: the stacked gradients stay below about a million entries each
+    chunk = min(m, _BATCH_ENTRIES // max(1, y.data.size, x.data.size))
+    if chunk > 1 and _BATCHED_ROWS[0]:
         try:
-            g = batched_vjp(y, seeds, x)
-        except _Unbatchable:
-            pass
+            for start in range(0, m, chunk):
+                c = min(chunk, m - start)
+                seeds = np.zeros((c, m), dtype=y.dtype)
+                seeds[np.arange(c), start + np.arange(c)] = 1
+                g = batched_vjp(y, seeds.reshape((c,) + y.shape), x)
+                if g is not None:
+                    out[start : start + c] = np.reshape(g, (c, -1))
+        except _Unbatchable:  # found on the first pass: nothing is written yet
+            out[...] = 0
         else:
-            if g is not None:
-                out[...] = np.reshape(g, (m, -1))
             return
     e = np.zeros(y.data.size, dtype=y.dtype)
     for i in range(y.data.size):
