@@ -160,7 +160,8 @@ def _backward_arrays(
     """The loop of ``_backward_general`` without ``create_graph`` (``loss.backward()``, and
     the passes of ``jacobian``/``hessian``): gradients are arrays; they go to the leaves'
     ``.grad``, or to ``capture`` when it is given. The same steps, with the Tensor
-    branches taken out and a chain of nodes walked without the heap."""
+    branches taken out and a chain of nodes walked without the heap. With ``batch`` the
+    gradients carry that many stacked cotangents on leading axes (``batched_vjp``)."""
     T = _function.Tensor
     capturing = capture is not None
     pop, get = grads.pop, grads.get
