@@ -376,6 +376,34 @@ def test_a_save_killed_at_random_moments_never_leaves_a_corrupt_file(
     stray = [p.name for p in tmp_path.iterdir() if p.name != path.name]
     # a SIGKILL cannot clean up: any leftover is a hidden temporary file, never the checkpoint
     assert all(n.startswith(".big.ckpt.") and n.endswith(".tmp") for n in stray), stray
+    # the next successful save removes what the killed writers left
+    gn.save(path, nn.Linear(2, 2, generator=0), epoch=last + 1)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_save_removes_only_dead_writers_temporary_files(tmp_path: Path) -> None:
+    from glassnet._fileio import atomic_write_bytes
+
+    child = os.fork() if hasattr(os, "fork") else None
+    if child == 0:
+        os._exit(0)
+    dead = child if child is not None else 2**22 + 12345  # a PID no process has
+    if child is not None:
+        os.waitpid(child, 0)
+    names = {
+        "stale": f".x.bin.{dead}.abc_1234.tmp",  # a writer that was killed
+        "live": f".x.bin.{os.getpid()}.def45678.tmp",  # a writer of this process, busy
+        "other": ".x.bin.notes.tmp",  # not a writer's file
+        "neighbour": f".y.bin.{dead}.abc_1234.tmp",  # another file's writer
+        "longer": f".x.bin.7.{dead}.abc_1234.tmp",  # a writer of "x.bin.7"
+    }
+    for n in names.values():
+        (tmp_path / n).write_bytes(b"partial")
+    atomic_write_bytes(tmp_path / "x.bin", b"data")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert names["stale"] not in left
+    assert {names["live"], names["other"], names["neighbour"], names["longer"], "x.bin"} <= left
+    assert (tmp_path / "x.bin").read_bytes() == b"data"
 
 
 # ---------------------------------------------------------------------- where it is written

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,14 +36,46 @@ def _check_destination(path: Path) -> Path:
     return folder
 
 
+def _alive(pid: int) -> bool:
+    """Is there a process ``pid`` on this machine (one we may not signal counts too)?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _remove_stale(folder: Path, name: str, suffix: str) -> None:
+    """Remove temporary files ``.<name>.<pid>.<random><suffix>`` that a writer killed
+    mid-write left behind: those whose process no longer exists. A live writer's file
+    (this process's included) is never touched."""
+    # mkstemp's random part is 8 characters of [a-z0-9_]: ".a.ckpt.1.<pid>..." (a temporary
+    # file of "a.ckpt.1") does not match "a.ckpt"'s pattern
+    pattern = re.compile(rf"\.{re.escape(name)}\.(\d+)\.[a-z0-9_]{{8}}{re.escape(suffix)}")
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        m = pattern.fullmatch(entry.name)
+        if m and not _alive(int(m.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[BinaryIO]:
-    """Open a temporary file ``.<name>.<random><suffix>`` beside ``path`` for writing;
-    when the block ends without error, fsync it and rename it to ``path``."""
+    """Open a temporary file ``.<name>.<pid>.<random><suffix>`` beside ``path`` for
+    writing; when the block ends without error, fsync it and rename it to ``path``, and
+    remove what earlier writers that were killed mid-write left (``_remove_stale``)."""
     path = Path(path)
     folder = _check_destination(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=suffix, dir=folder
+        )
     except OSError as e:
         raise PermissionError(
             f"cannot write '{path}': folder '{folder}' is not writable ({e.strerror})"
@@ -59,6 +92,7 @@ def atomic_write(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator
             os.unlink(tmp)
         raise
     fsync_dir(folder)
+    _remove_stale(folder, path.name, suffix)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
