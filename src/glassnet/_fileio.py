@@ -4,7 +4,9 @@ A file is written to a temporary file beside its destination, flushed and fsynce
 renamed over it (a rename is atomic within one file system), and the folder is fsynced so
 that the rename survives a crash. If anything fails, or the process is interrupted, the
 temporary file is removed and an existing destination is untouched: a reader sees the
-old file or the new one, never half of each.
+old file or the new one, never half of each. A writer killed outright (SIGKILL, power
+loss) cannot remove its temporary file; the temporary name carries the writer's PID, and
+the next successful write of the same file removes those whose process is gone.
 """
 
 from __future__ import annotations
