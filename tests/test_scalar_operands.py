@@ -66,3 +66,26 @@ def test_converted_numbers_are_read_only():
     assert isinstance(const, np.ndarray) and const.dtype == np.float32
     with pytest.raises(ValueError):
         const[...] = 2.0
+
+
+@pytest.mark.parametrize("scalar_type", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_numpy_float_scalars_act_like_python_numbers_as_in_pytorch(scalar_type, dtype, op):
+    """A NumPy float scalar does not change a float Tensor's dtype (PyTorch's rule; NumPy
+    alone would promote float32 to float64): the result is the Python number's, bit for
+    bit, and PyTorch's dtype and values."""
+    import torch
+
+    a = np.array([[0.5, 1.25, 2.0], [3.0, 0.75, 1e-3]], dtype=dtype)
+    t, ta = gn.tensor(a), torch.from_numpy(a)
+    for value in (1.5, -3.0, 0.0, 1e-4):
+        s = scalar_type(value)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pairs = [(op(t, s), op(a, float(s)), op(ta, s)),
+                     (op(s, t), op(float(s), a), op(s, ta))]
+        for got, want, theirs in pairs:
+            _same(got.data, want)
+            assert str(theirs.dtype) == f"torch.{np.dtype(dtype).name}"
+            np.testing.assert_allclose(got.data, theirs.numpy(), rtol=1e-6, equal_nan=True)

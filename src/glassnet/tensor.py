@@ -307,6 +307,8 @@ class Tensor:
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, Tensor):
             return binary(E.Pow, self, other)
+        if isinstance(other, np.floating):  # a number, as in PyTorch: keeps self's dtype
+            other = float(other)
         if not isinstance(other, (int, float)) and np.ndim(other) > 0:
             # an array of exponents (PowConst takes one number)
             return E.Pow.apply(self, np.asarray(other))

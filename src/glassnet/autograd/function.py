@@ -214,14 +214,14 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
     if isinstance(b, T):
         y = b.data
         nb = b._rg
-        if not na and (type(a) is float or type(a) is int):
+        if not na and (type(a) is float or type(a) is int or type(a) in _NUMPY_FLOATS):
             x = _constants.get((a, y.dtype))
             if x is None:
                 x = _constant(a, y)
     else:
         nb = False
         y = b
-        if type(b) is float or type(b) is int:
+        if type(b) is float or type(b) is int or type(b) in _NUMPY_FLOATS:
             y = _constants.get((b, x.dtype)) if type(x) is np.ndarray else None
             if y is None:
                 y = _constant(b, x)
@@ -253,6 +253,9 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
 _NEED1 = (True,)
 _NEED2 = (((False, False), (False, True)), ((True, False), (True, True)))
 _constants: dict[tuple[Any, Any], Any] = {}
+# NumPy's float scalars count as Python numbers, as in PyTorch: ``x * np.sqrt(2)`` keeps
+# a float32 Tensor float32 (NumPy alone would promote it to float64).
+_NUMPY_FLOATS = frozenset({np.float16, np.float32, np.float64, np.longdouble})
 
 
 def _constant(value: float | int, other: Any) -> Any:
@@ -263,6 +266,8 @@ def _constant(value: float | int, other: Any) -> Any:
     dtype first), but an operation between two arrays skips that conversion and costs half
     as much on small arrays. Anything else (integer arrays, values out of the dtype's
     range) is returned unchanged."""
+    if type(value) in _NUMPY_FLOATS:
+        value = float(value)
     if type(other) is not np.ndarray:
         return value
     dtype = other.dtype
