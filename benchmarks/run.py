@@ -494,9 +494,14 @@ def run_workers(args: argparse.Namespace, data_dir: Path, n_train: int, env: dic
         for r in range(args.rounds):
             stamp(f"round {r + 1}/{args.rounds}")
             seed = 1000 + r
+            # each round starts with the next contender, so that none is always first
+            # (or always right after the same one)
+            names = list(workers)
+            shift = r % len(names) if names else 0
+            turn = [(n, workers[n]) for n in names[shift:] + names[:shift]]
             for model, batch in epoch_cases:
                 section = "epoch" if batch == BATCH else "large_batch"
-                for name, w in workers.items():
+                for name, w in turn:
                     request = {"op": "epoch", "model": model, "batch_size": batch, "seed": seed}
                     tries: list[tuple[dict[str, Any] | None, float]] = []
                     for _ in range(1 + args.retries):
@@ -516,7 +521,7 @@ def run_workers(args: argparse.Namespace, data_dir: Path, n_train: int, env: dic
                         f"{name:8s} {out['seconds']:.3f} s (loss {out['loss']:.4f}; "
                         f"others busy {busy:.2f} CPUs)")
             if "per_op" in args.sections:
-                for w in workers.values():
+                for _, w in turn:
                     if "per_op" not in w.ops:
                         continue
                     out, _ = w.measure({"op": "per_op", "n_ops": N_OPS, "budget": 2 * budget,
@@ -526,7 +531,7 @@ def run_workers(args: argparse.Namespace, data_dir: Path, n_train: int, env: dic
                         log(f"round {r + 1}/{args.rounds}: per op {variant:12s} "
                             f"{seconds * 1e6:.2f} us")
             if "derivatives" in args.sections:
-                for w in workers.values():
+                for _, w in turn:
                     if "derivatives" not in w.ops:
                         continue
                     out, _ = w.measure({"op": "derivatives", "budget": budget,
@@ -678,8 +683,10 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
         f"- OpenBLAS environment: {openblas_line}",
         f"- data: {meta['data']}; {meta['n_train']:,} training images used",
         f"- rounds: {args.rounds} alternating rounds (each round runs every contender on "
-        f"each case in turn: {', '.join(contenders)}); cells are median (min-max) over the "
-        f"rounds; ratios are glassnet's median / the peer's median (< 1: glassnet faster)",
+        f"each case in turn, in the order {', '.join(contenders)} rotated by one place each "
+        f"round so that no contender always goes first); cells are median (min-max) over "
+        f"the rounds; ratios are glassnet's median / the peer's median (< 1: glassnet "
+        f"faster)",
     ]
     disturbed = [
         f"{section}: median {statistics.median(v):.2f}, max {max(v):.2f} "
