@@ -15,6 +15,7 @@ permutation and batch gathering, which every contender does in its own idiomatic
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,19 +57,29 @@ class Data:
                 self.init[name] = [z[f"arr_{i}"] for i in range(len(z.files))]
 
 
-def call_seconds(fn: Callable[[], Any], budget: float, min_calls: int = 3) -> float:
-    """Seconds per call of ``fn``: one untimed call (compilation, caches), then calls until
-    ``budget`` seconds have passed and at least ``min_calls`` were made."""
+def call_seconds(
+    fn: Callable[[], Any], budget: float, min_calls: int = 3, slices: int = 5
+) -> float:
+    """Seconds per call of ``fn``: one untimed call (compilation, caches), then ``slices``
+    stretches of calls, each until ``budget / slices`` seconds have passed (and at least
+    ``min_calls`` calls were made in all); the median of the stretches' seconds per call (a
+    moment when the machine is slowed by something else spoils one stretch, not the
+    figure; each stretch still includes its share of garbage collection)."""
     fn()
     gc.collect()
-    calls = 0
-    start = time.perf_counter()
-    while True:
-        fn()
-        calls += 1
-        elapsed = time.perf_counter() - start
-        if calls >= min_calls and elapsed >= budget:
-            return elapsed / calls
+    per_call = []
+    least = -(-min_calls // slices)  # at least min_calls calls in all
+    for _ in range(slices):
+        calls = 0
+        start = time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if calls >= least and elapsed >= budget / slices:
+                per_call.append(elapsed / calls)
+                break
+    return statistics.median(per_call)
 
 
 def six_hump_terms(x1: Any, x2: Any) -> Any:

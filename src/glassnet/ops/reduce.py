@@ -166,6 +166,15 @@ class LogSumExp(Function):
             return (dout * call(Exp, z),)
 
 
+def _from_the_end(axis: Any, ndim: int) -> tuple[Any, bool]:
+    """``axis`` counted from the end (-1 for the last), and whether the backward can take
+    cotangents stacked on extra leading axes (a single int axis: it still points at the
+    same axis of them)."""
+    if isinstance(axis, (int, np.integer)) and -ndim <= axis < ndim:
+        return int(axis) - ndim if axis >= 0 else int(axis), True
+    return axis, False
+
+
 class Softmax(Function):
     """Softmax along ``axis``: p_k = exp(s_k) / sum_j exp(s_j).
 
@@ -180,7 +189,7 @@ class Softmax(Function):
     saves_output = True
 
     def forward(self, x, axis):
-        self.axis = axis
+        self.axis, self.batchable = _from_the_end(axis, x.ndim)
         with np.errstate(under="ignore"):  # e^(x - max) rounding to 0 is harmless
             e = np.exp(x - x.max(axis=axis, keepdims=True))
         return e / e.sum(axis=axis, keepdims=True)
@@ -203,7 +212,7 @@ class LogSoftmax(Function):
     saves_output = True
 
     def forward(self, x, axis):
-        self.axis = axis
+        self.axis, self.batchable = _from_the_end(axis, x.ndim)
         z = x - x.max(axis=axis, keepdims=True)
         with np.errstate(under="ignore"):  # e^z rounding to 0 is harmless
             return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
