@@ -96,6 +96,14 @@ def _first_bad(bad: np.ndarray) -> tuple[int, ...] | int:
     return int(index[0]) if len(index) == 1 else tuple(int(i) for i in index)
 
 
+def _all_below(labels: np.ndarray, c: int) -> bool:
+    """0 <= every label < c, for a non-empty integer array, in one reduction: seen as
+    unsigned, a negative label is huge, so max < c checks both bounds."""
+    if labels.dtype.kind == "i":
+        labels = labels.view(labels.dtype.str.replace("i", "u"))
+    return bool(labels.max() < c)
+
+
 def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
     """Validate integer class labels for N samples and C classes; return them as intp."""
     arr = y.data if isinstance(y, Tensor) else np.asarray(y)
@@ -118,10 +126,7 @@ def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
             f"{fname}: labels of shape {arr.shape} do not match the scores: expected shape "
             f"{want} for {what}"
         )
-    # The common case in one reduction: seen as unsigned, a negative label is huge, so
-    # max < C checks both bounds.
-    unsigned = arr.view(arr.dtype.str.replace("i", "u")) if arr.dtype.kind == "i" else arr
-    if arr.size and unsigned.max() < c:
+    if arr.size and _all_below(arr, c):  # the common case, one reduction
         return arr.reshape(-1).astype(np.intp, copy=False)
     bad = (arr < 0) | (arr >= c)
     if bad.any():
@@ -145,14 +150,7 @@ def _training_labels(scores: Any, y: Any) -> np.ndarray | None:
     shape = scores.data.shape
     if len(shape) != 2 or y.shape != shape[:1] or not shape[0] or scores.data.dtype.kind != "f":
         return None
-    kind = y.dtype.kind
-    if kind == "i":
-        unsigned = y.view(y.dtype.str.replace("i", "u"))  # negative labels become huge
-    elif kind == "u":
-        unsigned = y
-    else:
-        return None
-    if not unsigned.max() < shape[1]:
+    if y.dtype.kind not in "iu" or not _all_below(y, shape[1]):
         return None
     return y if y.dtype == np.intp else y.astype(np.intp)
 
