@@ -138,9 +138,9 @@ class GlassnetContender(Contender):
     """glassnet as a user drives it: ``nn.MLP`` / ``models.LinearClassifier``, ``optim.SGD``
     and ``losses.softmax_log_likelihood`` in the training loop its docs teach (the same
     steps as the PyTorch contender's loop: gather, forward, loss, zero_grad, backward,
-    step). The epoch is also timed through ``training.fit`` (``fit_seconds``), which does
-    more per batch: it checks the input, guards every gradient against NaN/inf and counts
-    the running training accuracy."""
+    step), its batches from ``glassnet.data.batches``. The epoch is also timed through
+    ``training.fit`` (``fit_seconds``), which does more per batch: it checks the input,
+    guards every gradient against NaN/inf and counts the running training accuracy."""
 
     name = "glassnet"
 
@@ -154,18 +154,15 @@ class GlassnetContender(Contender):
                rng: np.random.Generator) -> float:
         gn = self.gn
         loss_fn, Tensor = gn.losses.softmax_log_likelihood, gn.Tensor
-        n = X.shape[0]
-        order = rng.permutation(n)
         total = 0.0
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            xb, yb = X.take(idx, axis=0), y.take(idx)
+        # one rng.permutation(n) per epoch, as the other contenders draw it
+        for xb, yb in gn.data.batches(X, y, batch_size, shuffle=True, rng=rng):
             loss = loss_fn(net(Tensor(xb)), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * idx.shape[0]
-        return total / n
+            total += loss.item() * yb.shape[0]
+        return total / X.shape[0]
 
     def info(self) -> dict[str, Any]:
         return {"version": self.gn.__version__, "file": self.gn.__file__, "blas": blas_info()}

@@ -13,7 +13,15 @@ import torch
 from sklearn.model_selection import train_test_split as sklearn_split
 from sklearn.preprocessing import StandardScaler
 
-from glassnet.data import BatchIterator, Standardizer, batches, one_hot, train_test_split
+import glassnet as gn
+from glassnet.data import (
+    BatchIterator,
+    RowGatherer,
+    Standardizer,
+    batches,
+    one_hot,
+    train_test_split,
+)
 
 # ---------------------------------------------------------------- train_test_split
 
@@ -288,6 +296,113 @@ def test_shuffle_uses_one_permutation_per_epoch_from_the_given_generator():
         expected = twin.permutation(10)
         np.testing.assert_array_equal(np.concatenate(list(it)), expected)
     assert rng.bit_generator.state == twin.bit_generator.state
+
+
+def _address(a: np.ndarray) -> int:
+    return a.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8, ">f4", bool])
+@pytest.mark.parametrize("shape", [(9,), (9, 3), (9, 2, 4)])
+def test_row_gatherer_equals_take(rng, dtype, shape):
+    a = (rng.random(shape) * 100).astype(dtype)
+    g = RowGatherer()
+    for size in (4, 4, 4, 1, 9, 4, 0, 4):
+        index = rng.permutation(9)[:size]
+        got = g.take(a, index)
+        expected = a.take(index, axis=0)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_row_gatherer_reuses_memory_only_once_the_array_is_dropped():
+    a = np.arange(40.0).reshape(20, 2)
+    g = RowGatherer()
+    first = g.take(a, np.arange(4))
+    where = _address(first)
+    second = g.take(a, np.arange(4, 8))
+    assert _address(second) != where
+    # ``first`` is still held: the next gather must not write into it
+    third = g.take(a, np.arange(8, 12))
+    assert _address(third) != where
+    np.testing.assert_array_equal(first, a[:4])
+    del first
+    g.take(a, np.arange(12, 16))  # the slot of ``second``, still held
+    fifth = g.take(a, np.arange(16, 20))  # the slot of ``third`` ... held too
+    assert _address(fifth) != where
+    np.testing.assert_array_equal(second, a[4:8])
+    np.testing.assert_array_equal(third, a[8:12])
+    del second, third, fifth
+    g.take(a, np.arange(4))
+    # now nothing else refers to the two slots' arrays: both are reused in turn
+    sixth = g.take(a, np.arange(4))
+    where = _address(sixth)
+    del sixth
+    g.take(a, np.arange(4))
+    seventh = g.take(a, np.arange(4))
+    assert _address(seventh) == where
+
+
+@pytest.mark.parametrize("holder", ["list", "view", "tensor", "graph", "memoryview"])
+def test_row_gatherer_never_writes_into_a_batch_still_referred_to(holder):
+    rng = np.random.default_rng(0)
+    X = rng.random((64, 3)).astype(np.float32)
+    y = np.arange(64) % 2
+    net = gn.nn.MLP(3, [4], 2)
+    kept, expected = [], []
+    for xb, yb in batches(X, y, batch_size=4, shuffle=True, rng=1):
+        expected.append(xb.copy())
+        if holder == "list":
+            kept.append(xb)
+        elif holder == "view":
+            kept.append(xb[1:, :2])
+            expected[-1] = expected[-1][1:, :2]
+        elif holder == "tensor":
+            kept.append(gn.Tensor(xb))
+        elif holder == "graph":  # a loss whose graph saved the batch, never backpropagated
+            kept.append(gn.losses.softmax_log_likelihood(net(gn.Tensor(xb)), yb))
+            expected[-1] = kept[-1].item()
+        else:
+            kept.append(memoryview(xb))
+    for k, e in zip(kept, expected, strict=True):
+        if holder == "graph":
+            assert k.item() == e
+            k.backward()  # the saved batch is intact: backward runs on the batch it saw
+        else:
+            got = k.data if holder == "tensor" else np.asarray(k)
+            np.testing.assert_array_equal(got, e)
+
+
+def test_graph_keeps_its_batch_until_backward(rng):
+    """A loss built on a batch, backpropagated after later batches were gathered, gets the
+    same gradients as with a fresh copy of the batch."""
+    X = rng.random((40, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 40)
+    net = gn.nn.MLP(5, [6], 3)
+    it = batches(X, y, batch_size=8, shuffle=True, rng=2)
+    xb, yb = next(it)
+    loss = gn.losses.softmax_log_likelihood(net(gn.Tensor(xb)), yb)
+    copy_loss = gn.losses.softmax_log_likelihood(net(gn.Tensor(xb.copy())), yb.copy())
+    del xb, yb
+    for _ in it:
+        pass
+    loss.backward()
+    grads = [p.grad.data.copy() for p in net.parameters()]
+    net.zero_grad()
+    copy_loss.backward()
+    for g, p in zip(grads, net.parameters(), strict=True):
+        np.testing.assert_array_equal(g, p.grad.data)
+
+
+def test_shuffled_batches_reuse_memory_in_a_training_loop():
+    """The usual loop drops each batch at the next one: from the third batch on, every
+    batch lands in the memory of the batch two before it."""
+    X = np.random.default_rng(0).random((80, 4))
+    addresses = []
+    for xb in batches(X, batch_size=8, shuffle=True, rng=0):
+        addresses.append(_address(xb))
+    assert len(set(addresses)) == 2
+    assert addresses[2::2] == [addresses[0]] * 4 and addresses[3::2] == [addresses[1]] * 4
 
 
 def test_shuffled_batches_are_fresh_arrays():

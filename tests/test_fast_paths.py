@@ -154,6 +154,37 @@ def test_linear_weights_are_column_major_and_train_like_row_major_ones():
     assert nn.Linear(3, 2).weight.data.flags.f_contiguous
 
 
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+@pytest.mark.parametrize("weight_order, grad_order", [("F", "C"), ("C", "F")])
+def test_gradient_in_the_other_memory_order_updates_like_a_matching_one(
+    name, weight_order, grad_order
+):
+    """A gradient set in the other memory order than its weight (row-major .grad on
+    Linear's column-major W) gives the update of the same gradient in the weight's order,
+    and the optimizer's state takes the weight's order."""
+    import glassnet as gn
+    from glassnet import optim
+
+    rng = np.random.default_rng(1)
+    w0 = rng.normal(size=(300, 40))
+    grads = [rng.normal(size=(300, 40)) for _ in range(3)]
+    kwargs = {"lr": 0.1, "momentum": 0.9} if name == "SGD" else {"lr": 0.01}
+    results = []
+    for order in (weight_order, grad_order):
+        W = gn.Tensor(np.array(w0, order=weight_order), requires_grad=True)
+        opt = getattr(optim, name)([W], **kwargs)
+        opt._block_bytes = 8 * 1000  # several blocks
+        for g in grads:
+            W.grad = gn.Tensor(np.array(g, order=order))
+            opt.step()
+        assert W.data.flags.f_contiguous == (weight_order == "F")
+        for value in opt.state[W].values():
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                assert value.flags.f_contiguous == (weight_order == "F")
+        results.append(W.data.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 @pytest.mark.parametrize("op", ["tanh", "sigmoid", "exp", "sqrt", "softmax"])
 def test_saved_outputs_make_no_reference_cycle(op):
     """A node that reuses its output keeps the output array, not the Tensor: dropping the

@@ -29,6 +29,7 @@ import numpy as np
 
 from glassnet.autograd.grad_mode import no_grad
 from glassnet.checkpoint import atomic_write_bytes, load, save
+from glassnet.data.batching import RowGatherer
 from glassnet.metrics import predictions
 from glassnet.tensor import Tensor
 
@@ -425,6 +426,7 @@ def fit(
     clock = time.perf_counter
     n = X.shape[0]
     steps = (n + batch_size - 1) // batch_size
+    x_rows, y_rows = RowGatherer(), RowGatherer()  # X.take, y.take into recycled memory
     for cb in callbacks:
         cb.on_train_begin(model, history)
     for epoch in range(start_epoch + 1, epochs + 1):
@@ -437,8 +439,8 @@ def fit(
         for step in range(steps):
             t0 = clock()
             idx = order[step * batch_size : (step + 1) * batch_size]
-            xb = X.take(idx, axis=0)
-            yb = y.take(idx, axis=0)
+            xb = x_rows.take(X, idx)
+            yb = y_rows.take(y, idx)
             t1 = clock()
             scores = model(Tensor(xb))
             batch_loss = loss(scores, yb)

@@ -20,7 +20,7 @@ Utilities: :func:`train_test_split`, :class:`Standardizer`, :func:`one_hot`,
 See ``docs/datasets.md`` for the search order, file layouts and checksums.
 """
 
-from glassnet.data.batching import BatchIterator, batches
+from glassnet.data.batching import BatchIterator, RowGatherer, batches
 from glassnet.data.catalog import DATASETS, load_dataset, locate_dataset
 from glassnet.data.cifar import (
     CIFAR10_CLASSES,
@@ -55,8 +55,8 @@ from glassnet.data.toy import (
 
 __all__ = [
     "CIFAR10_CLASSES", "DATASETS", "FASHION_MNIST_CLASSES", "TOY_DATASETS", "BatchIterator",
-    "DatasetError", "DatasetNotFoundError", "DownloadError", "Standardizer", "batches",
-    "cache_dir", "download_file", "gaussian_blobs", "lecture_points", "load_cifar10",
+    "DatasetError", "DatasetNotFoundError", "DownloadError", "RowGatherer", "Standardizer",
+    "batches", "cache_dir", "download_file", "gaussian_blobs", "lecture_points", "load_cifar10",
     "load_dataset", "load_digits", "load_fashion_mnist", "load_mnist", "locate_cifar10",
     "locate_dataset", "locate_mnist", "noisy_curve", "one_hot", "read_cifar10_archive",
     "read_cifar10_batch", "read_idx", "search_dirs", "smooth_curve", "spirals",

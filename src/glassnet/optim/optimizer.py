@@ -303,6 +303,12 @@ class Optimizer:
                     f"the gradient of params[{i}] in param_groups[{gi}] has shape {gd.shape}, "
                     f"but the parameter has shape {pd.shape}"
                 )
+            if pd.ndim > 1 and gd.flags.f_contiguous != pd.flags.f_contiguous:
+                # a gradient in the other memory order than its parameter (a row-major
+                # gradient set by hand for Linear's column-major weight): one copy into
+                # the parameter's order, or every pass of the update strides through it
+                # (and the momentum buffer, started as a copy of it, would keep its order)
+                gd = np.array(gd, order="F" if pd.flags.f_contiguous else "C")
             items.append((p, pd, gd))
         return items
 
