@@ -762,3 +762,63 @@ def test_a_parameter_in_two_places_is_refused():
         opt.add_param_group({"params": [p]})
     with pytest.raises(TypeError, match="dict"):
         opt.add_param_group([p])
+
+
+# ------------------------------------------------------------- subnormal state entries
+def _subnormal(a: np.ndarray) -> np.ndarray:
+    return (a != 0) & (np.abs(a) < np.finfo(a.dtype).tiny)
+
+
+def test_flush_sets_only_subnormal_state_entries_to_signed_zero():
+    W = gn.Tensor(np.zeros(10, dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([W], lr=0.1, momentum=0.9)
+    tiny = np.finfo(np.float32).tiny
+    smallest = np.float32(np.nextafter(np.float32(0), np.float32(1)))
+    values = [0.0, -0.0, tiny, tiny / 2, -tiny / 4, 1.0, np.nan, np.inf, -np.inf, smallest]
+    buf = np.array(values, dtype=np.float32)
+    opt.state[W] = {"momentum_buffer": buf, "step": 3}
+    opt._flush_subnormal_state()
+    expected = np.array([0.0, -0.0, tiny, 0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, 0.0],
+                        dtype=np.float32)
+    np.testing.assert_array_equal(buf, expected)  # NaN where NaN was
+    np.testing.assert_array_equal(np.signbit(buf), np.signbit(expected))
+    assert opt.state[W]["momentum_buffer"] is buf and opt.state[W]["step"] == 3
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("SGD", {"lr": 0.1, "momentum": 0.9}),
+        ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}),
+        ("Adam", {"lr": 0.01}),
+        ("RMSprop", {"lr": 0.01, "momentum": 0.5}),
+        ("Adagrad", {"lr": 0.1}),
+    ],
+)
+def test_flushing_subnormal_state_leaves_the_parameters_unchanged(dtype, name, kwargs):
+    """Entries whose gradient stops (a dead pixel's weights) decay through the subnormal
+    range; flushing them to zero every 16 steps gives bitwise the same parameters."""
+    rng = np.random.default_rng(0)
+    n = 64
+    scale = float(np.finfo(dtype).tiny) * 1e8  # the decaying entries' first gradient
+    grads = []
+    for step in range(300):
+        g = rng.normal(size=n).astype(dtype)
+        g[n // 2 :] = scale * (step == 0)  # one tiny gradient, then zeros
+        grads.append(g)
+    finals, states = [], []
+    for flush_every in (16, 0):
+        W = gn.Tensor(rng.normal(size=n).astype(dtype) * 0 + 0.5, requires_grad=True)
+        opt = getattr(optim, name)([W], **kwargs)
+        opt._flush_every = flush_every
+        for g in grads:
+            W.grad = gn.Tensor(g.copy())
+            opt.step()
+        finals.append(W.data.copy())
+        states.append({k: v.copy() for k, v in opt.state[W].items()
+                       if isinstance(v, np.ndarray) and v.dtype.kind == "f"})
+    np.testing.assert_array_equal(finals[0], finals[1])
+    assert not any(_subnormal(v).any() for v in states[0].values())
+    if kwargs == {"lr": 0.1, "momentum": 0.9}:  # without the flush: subnormal entries
+        assert any(_subnormal(v).any() for v in states[1].values())
