@@ -203,12 +203,15 @@ class GlassnetContender(Contender):
         gn = self.gn
         net = self.build(model)
         opt = gn.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        start = time.perf_counter()
         history = gn.training.fit(
             net, gn.losses.softmax_log_likelihood, opt, (self.data.X, self.data.y),
             epochs=epochs, batch_size=batch_size, verbose=0, rng=seed,
         )
+        seconds = time.perf_counter() - start
         result = gn.training.evaluate(net, None, self.data.X_test, self.data.y_test)
-        return {"accuracy": result["accuracy"], "loss": history.train_loss[-1]}
+        return {"accuracy": result["accuracy"], "loss": history.train_loss[-1],
+                "seconds": seconds}
 
     def per_op(self, n_ops: int, budget: float, min_calls: int = 3) -> dict[str, float]:
         gn = self.gn
@@ -312,11 +315,14 @@ class TorchContender(Contender):
         net = self.build(model)
         opt = torch.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
         rng = np.random.default_rng(seed)
+        start = time.perf_counter()
         for _ in range(epochs):
             loss = self._train(net, opt, self.X, self.y, batch_size, rng)
+        seconds = time.perf_counter() - start
         with torch.no_grad():
             pred = net(torch.from_numpy(self.data.X_test)).argmax(1).numpy()
-        return {"accuracy": float((pred == self.data.y_test).mean()), "loss": loss}
+        return {"accuracy": float((pred == self.data.y_test).mean()), "loss": loss,
+                "seconds": seconds}
 
     def per_op(self, n_ops: int, budget: float, min_calls: int = 3) -> dict[str, float]:
         torch = self.torch
@@ -445,10 +451,13 @@ class JaxContender(Contender):
     def accuracy(self, model: str, epochs: int, batch_size: int, seed: int) -> dict:
         params, bufs = self.build(model)
         rng = np.random.default_rng(seed)
+        start = time.perf_counter()
         for _ in range(epochs):
             params, bufs, loss = self._train(params, bufs, self.X.shape[0], batch_size, rng)
+        seconds = time.perf_counter() - start
         pred = np.asarray(self._predict(params, self.X_test)).argmax(1)
-        return {"accuracy": float((pred == self.data.y_test).mean()), "loss": loss}
+        return {"accuracy": float((pred == self.data.y_test).mean()), "loss": loss,
+                "seconds": seconds}
 
     def per_op(self, n_ops: int, budget: float, min_calls: int = 3) -> dict[str, float]:
         jax, jnp = self.jax, self.jnp
@@ -565,14 +574,17 @@ class NumpyContender(Contender):
     def accuracy(self, model: str, epochs: int, batch_size: int, seed: int) -> dict:
         params, bufs = self.build(model)
         rng = np.random.default_rng(seed)
+        start = time.perf_counter()
         for _ in range(epochs):
             loss = numpy_train_epoch(params, bufs, self.data.X, self.data.y, batch_size, rng)
+        seconds = time.perf_counter() - start
         h = self.data.X_test
         for layer in range(len(params) // 2):
             if layer > 0:
                 h = np.maximum(h, 0)
             h = h @ params[2 * layer].T + params[2 * layer + 1]
-        return {"accuracy": float((h.argmax(1) == self.data.y_test).mean()), "loss": loss}
+        return {"accuracy": float((h.argmax(1) == self.data.y_test).mean()), "loss": loss,
+                "seconds": seconds}
 
 
 # ----------------------------------------------------------------------------- scikit-learn

@@ -555,6 +555,8 @@ def run_workers(args: argparse.Namespace, data_dir: Path, n_train: int, env: dic
                         if out is not None:
                             results["accuracy"][model][name].append(out["accuracy"])
                             results["accuracy_loss"][model][name].append(out["loss"])
+                            if "seconds" in out:
+                                results["accuracy_seconds"][model][name].append(out["seconds"])
                             log(f"accuracy {model} seed {7 + k}: {name:8s} "
                                 f"{100 * out['accuracy']:.2f} %")
     finally:
@@ -823,6 +825,32 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
                     "and differ only by float32 rounding, which changes the trajectory): up to "
                     f"{100 * max(spreads):.2f} points; single-run differences of that size are "
                     "noise."]
+        secs = results.get("accuracy_seconds") or {}
+        timed = [c for c in names if any(secs.get(m, {}).get(c) for m in MODELS)]
+        if timed:
+            out += ["", f"Training time of those {args.accuracy_epochs} epoch(s) (s; glassnet "
+                    "through `training.fit`, which also checks the input and guards the "
+                    "gradients, the others through the loop of their epoch timing), mean "
+                    "(min-max over the seeds). Unlike the epoch table it includes the later "
+                    "epochs, where momentum buffers that decay towards zero can reach the slow "
+                    "subnormal range of floating point; run without the epoch section, it also "
+                    "includes one-time costs (JAX's compilation).", ""]
+            theader = ["model"] + [f"{PEER_TITLES[c]} (s)" for c in timed]
+            theader += [f"glassnet / {PEER_TITLES[c]}" for c in timed if c != "glassnet"]
+            trows = []
+            for model in MODELS:
+                row = [MODEL_TITLES[model]]
+                for c in timed:
+                    v = secs.get(model, {}).get(c)
+                    row.append("-" if not v else f"{mean(v):.2f}" + (
+                        f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else ""))
+                g = secs.get(model, {}).get("glassnet")
+                for c in timed:
+                    if c != "glassnet":
+                        v = secs.get(model, {}).get(c)
+                        row.append(f"{mean(g) / mean(v):.2f}x" if g and v else "-")
+                trows.append(row)
+            out.extend(table(theader, trows))
         out.append("")
 
     if results.get("per_op"):
