@@ -118,6 +118,30 @@ def test_resume_equals_an_uninterrupted_run(
         assert not np.array_equal(other[0].weight.data, straight[0].weight.data)
 
 
+@pytest.mark.parametrize("layers", ["mlp", "two dropouts"])
+def test_resume_restores_a_dropout_layers_own_generator(
+    tmp_path: Path, blobs: dict, layers: str
+) -> None:
+    """A Dropout given its own generator: its state goes into the checkpoint, so that the
+    resumed run draws the masks the uninterrupted one drew."""
+
+    def make() -> tuple[Any, Any]:
+        if layers == "mlp":  # one generator for the init and both dropout layers
+            model = nn.MLP(4, [8, 8], 3, dropout=0.4, generator=5)
+        else:  # two layers, two generators
+            init = nn.MLP(4, [8], 3, generator=0)
+            model = nn.Sequential(init[0], nn.Dropout(0.3, generator=11), init[1],
+                                  nn.Dropout(0.5, generator=12), init[2])
+        return model, optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    straight, _, h = _run(make, blobs, 4, rng=7)
+    _run(make, blobs, 2, rng=7, checkpoint_dir=tmp_path)
+    resumed, _, h2 = _run(make, blobs, 4, rng=7, checkpoint_dir=tmp_path, resume=True)
+    assert h2.train_loss == h.train_loss
+    for a, b in zip(straight.parameters(), resumed.parameters(), strict=True):
+        assert np.array_equal(a.data, b.data)
+
+
 def test_resume_restores_the_scheduler(tmp_path: Path, blobs: dict) -> None:
     def make() -> tuple[Any, Any]:
         model = nn.MLP(4, [8], 3, generator=0)

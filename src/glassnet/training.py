@@ -358,8 +358,10 @@ def fit(
     scheduler : optional
         A learning-rate scheduler stepped once per epoch.
     rng : Generator or int, optional
-        Shuffles the batches. Its state is checkpointed, as is the default generator's
-        (dropout), so a resumed run is identical to an uninterrupted one.
+        Shuffles the batches. Its state is checkpointed, as are the default generator's
+        (dropout) and those of the model's layers that have a generator of their own (a
+        Dropout given ``generator=``), so a resumed run is identical to an uninterrupted
+        one.
     checkpoint_dir : path, optional
         After each epoch: ``last.ckpt`` (model, optimizer, epoch, RNG states, history) and
         ``history.json``, both written atomically.
@@ -417,6 +419,7 @@ def fit(
             rng.bit_generator.state = meta["rng_state"]
         if "default_rng_state" in meta:
             gn_random.default_generator().bit_generator.state = meta["default_rng_state"]
+        _restore_module_generators(model, meta.get("module_rng_states", {}))
         if scheduler is not None and "scheduler" in meta:
             scheduler.load_state_dict(meta["scheduler"])
 
@@ -535,11 +538,32 @@ def _save_run(
         "history": history.to_dict(),
         "rng_state": rng.bit_generator.state,
         "default_rng_state": gn_random.default_generator().bit_generator.state,
+        "module_rng_states": _module_generator_states(model),
     }
     if scheduler is not None:
         meta["scheduler"] = scheduler.state_dict()
     save(path, model, optimizer, **meta)
     history.save(path.parent / HISTORY_NAME)
+
+
+def _module_generators(model: Any) -> list[tuple[str, np.random.Generator]]:
+    """(name, generator) of every submodule with a Generator of its own in ``.generator``
+    (a Dropout given ``generator=``), whose state a resumed run must continue from."""
+    named = getattr(model, "named_modules", None)
+    if named is None:
+        return []
+    return [(name, m.generator) for name, m in named()
+            if isinstance(getattr(m, "generator", None), np.random.Generator)]
+
+
+def _module_generator_states(model: Any) -> dict[str, Any]:
+    return {name: gen.bit_generator.state for name, gen in _module_generators(model)}
+
+
+def _restore_module_generators(model: Any, states: dict[str, Any]) -> None:
+    for name, gen in _module_generators(model):
+        if name in states:
+            gen.bit_generator.state = states[name]
 
 
 def _current_lr(optimizer: Any) -> float | None:
