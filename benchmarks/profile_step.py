@@ -74,49 +74,61 @@ def glassnet_epoch(gn: Any, net: Any, opt: Any, X: Any, y: Any, seed: int,
 def hand_epoch(np: Any, params: list, bufs: list, X: Any, y: Any, seed: int,
                clock: dict[str, list[float]]) -> float:
     """contenders.numpy_train_epoch with a clock read between its phases."""
-    lr, momentum, now = 0.1, 0.9, time.perf_counter
+    now = time.perf_counter
     start = now()
-    n, n_layers = X.shape[0], len(params) // 2
-    order = np.random.default_rng(seed).permutation(n)
-    for first in range(0, n, 128):
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    for first in range(0, X.shape[0], 128):
         t0 = now()
         idx = order[first : first + 128]
         xb, yb = X.take(idx, axis=0), y.take(idx)
-        t1 = now()
-        rows = np.arange(idx.shape[0])
-        acts = [xb]
-        for layer in range(n_layers):
-            s = acts[-1] @ params[2 * layer].T + params[2 * layer + 1]
-            if layer < n_layers - 1:
-                np.maximum(s, 0, out=s)
-            acts.append(s)
-        scores = acts.pop()
-        t2 = now()
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
-        float((np.log(sums[:, 0]) - shifted[rows, yb]).sum())
-        dout = exp / sums
-        dout[rows, yb] -= 1
-        dout /= idx.shape[0]
-        t3 = now()
-        grads = {}
-        for layer in reversed(range(n_layers)):
-            grads[layer] = (dout.T @ acts[layer], dout.sum(axis=0))
-            if layer > 0:
-                dout = dout @ params[2 * layer]
-                dout *= acts[layer] > 0
-        t4 = now()
-        for layer, pair in grads.items():
-            for k, g in enumerate(pair):
-                b = bufs[2 * layer + k]
-                b *= momentum
-                b += g
-                params[2 * layer + k] -= lr * b
-        t5 = now()
-        for name, a, b in zip(PHASES, (t0, t1, t2, t3, t4), (t1, t2, t3, t4, t5)):
+        marks = [t0, now()]
+        hand_step(np, params, bufs, xb, yb, 0.1, marks)
+        for name, a, b in zip(PHASES, marks, marks[1:]):
             clock[name].append(b - a)
     return now() - start
+
+
+def hand_step(np: Any, params: list, bufs: list, xb: Any, yb: Any, lr: float,
+              marks: list[float] | None = None) -> None:
+    """One step of contenders.numpy_train_epoch (forward, loss and its gradient, backward,
+    momentum update), the gradients of all layers first, then their updates; with
+    ``marks`` the clock is read after each of the four phases."""
+    n_layers = len(params) // 2
+    rows = np.arange(xb.shape[0])
+    acts = [xb]
+    for layer in range(n_layers):
+        s = acts[-1] @ params[2 * layer].T + params[2 * layer + 1]
+        if layer < n_layers - 1:
+            np.maximum(s, 0, out=s)
+        acts.append(s)
+    scores = acts.pop()
+    if marks is not None:
+        marks.append(time.perf_counter())
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    sums = exp.sum(axis=1, keepdims=True)
+    float((np.log(sums[:, 0]) - shifted[rows, yb]).sum())
+    dout = exp / sums
+    dout[rows, yb] -= 1
+    dout /= xb.shape[0]
+    if marks is not None:
+        marks.append(time.perf_counter())
+    grads = {}
+    for layer in reversed(range(n_layers)):
+        grads[layer] = (dout.T @ acts[layer], dout.sum(axis=0))
+        if layer > 0:
+            dout = dout @ params[2 * layer]
+            dout *= acts[layer] > 0
+    if marks is not None:
+        marks.append(time.perf_counter())
+    for layer, pair in grads.items():
+        for k, g in enumerate(pair):
+            b = bufs[2 * layer + k]
+            b *= 0.9
+            b += g
+            params[2 * layer + k] -= lr * b
+    if marks is not None:
+        marks.append(time.perf_counter())
 
 
 def per_call(fn: Callable[[], Any], calls: int = 200, stretches: int = 7) -> float:
@@ -269,35 +281,11 @@ def warm_steps(gn: Any, np: Any, X: Any, y: Any, model: str,
 
     params = [a.copy() for a in init]
     bufs = [np.zeros_like(a) for a in params]
-    rows, n_layers = np.arange(128), len(params) // 2
 
-    def hand_step() -> None:
-        acts = [xb]
-        for layer in range(n_layers):
-            s = acts[-1] @ params[2 * layer].T + params[2 * layer + 1]
-            if layer < n_layers - 1:
-                np.maximum(s, 0, out=s)
-            acts.append(s)
-        scores = acts.pop()
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sums = exp.sum(axis=1, keepdims=True)
-        float((np.log(sums[:, 0]) - shifted[rows, yb]).sum())
-        dout = exp / sums
-        dout[rows, yb] -= 1
-        dout /= 128
-        for layer in reversed(range(n_layers)):
-            grads = (dout.T @ acts[layer], dout.sum(axis=0))
-            if layer > 0:
-                dout = dout @ params[2 * layer]
-                dout *= acts[layer] > 0
-            for k, g in enumerate(grads):
-                b = bufs[2 * layer + k]
-                b *= 0.9
-                b += g
-                params[2 * layer + k] -= lr * b
+    def by_hand() -> None:
+        hand_step(np, params, bufs, xb, yb, lr)
 
-    return glassnet_step, hand_step
+    return glassnet_step, by_hand
 
 
 def jax_calls(jax: Any, jnp: Any, X: Any, y: Any, init: list) -> tuple[Any, Any, list]:
