@@ -580,6 +580,20 @@ def cell(values: list[float] | None, fmt: str) -> str:
     return f"{format(med(values), fmt)} ({format(min(values), fmt)}-{format(max(values), fmt)})"
 
 
+def mean(values: list[float] | None) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def mean_cell(values: list[float] | None, scale: float = 1.0) -> str:
+    """Mean (min-max) of ``values`` times ``scale``, two decimals; '-' when there are none."""
+    if not values:
+        return "-"
+    text = f"{scale * mean(values):.2f}"
+    if len(values) > 1:
+        text += f" ({scale * min(values):.2f}-{scale * max(values):.2f})"
+    return text
+
+
 def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a is not None and b else "-"
 
@@ -795,16 +809,9 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
         header = ["model"] + [f"{PEER_TITLES[c]} (%)" for c in names]
         header += ["glassnet - PyTorch (points, mean)"] if has_g and "torch" in names else []
         rows = []
-
-        def mean(v: list[float]) -> float:
-            return sum(v) / len(v)
-
         for model in MODELS:
             row = [MODEL_TITLES[model]]
-            for c in names:
-                v = acc[model].get(c)
-                row.append("-" if not v else f"{100 * mean(v):.2f}" + (
-                    f" ({100 * min(v):.2f}-{100 * max(v):.2f})" if len(v) > 1 else ""))
+            row += [mean_cell(acc[model].get(c), 100) for c in names]
             g, t = acc[model].get("glassnet"), acc[model].get("torch")
             if has_g and "torch" in names:
                 diff = 100 * (mean(g) - mean(t)) if g and t else None
@@ -839,16 +846,10 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
             theader += [f"glassnet / {PEER_TITLES[c]}" for c in timed if c != "glassnet"]
             trows = []
             for model in MODELS:
-                row = [MODEL_TITLES[model]]
-                for c in timed:
-                    v = secs.get(model, {}).get(c)
-                    row.append("-" if not v else f"{mean(v):.2f}" + (
-                        f" ({min(v):.2f}-{max(v):.2f})" if len(v) > 1 else ""))
-                g = secs.get(model, {}).get("glassnet")
-                for c in timed:
-                    if c != "glassnet":
-                        v = secs.get(model, {}).get(c)
-                        row.append(f"{mean(g) / mean(v):.2f}x" if g and v else "-")
+                by = secs.get(model, {})
+                row = [MODEL_TITLES[model]] + [mean_cell(by.get(c)) for c in timed]
+                g = mean(by.get("glassnet"))
+                row += [ratio(g, mean(by.get(c))) for c in timed if c != "glassnet"]
                 trows.append(row)
             out.extend(table(theader, trows))
         out.append("")
