@@ -68,8 +68,9 @@ __all__ = [
 # Submodules and the training entry points load on first use, so ``import glassnet``
 # stays fast: ``gn.nn``, ``gn.optim``, ``gn.losses``, ``gn.data``, ``gn.save``, ...
 _SUBMODULES = {
-    "autograd", "checkpoint", "cli", "data", "functional", "losses", "metrics", "models", "nn",
-    "ops", "optim", "random", "regularizers", "training",
+    "autograd", "checkpoint", "cli", "data", "exercises", "experiments", "functional", "interop",
+    "losses", "metrics", "models", "nn", "onnx", "ops", "optim", "random", "regularizers", "rl",
+    "semisupervised", "sklearn", "training", "unsupervised",
 }
 _LAZY = {
     "save": ("glassnet.checkpoint", "save"),
@@ -79,6 +80,8 @@ _LAZY = {
     "fit": ("glassnet.training", "fit"),
     "evaluate": ("glassnet.training", "evaluate"),
     "History": ("glassnet.training", "History"),
+    "trace": ("glassnet.tracing", "trace"),
+    "Trace": ("glassnet.tracing", "Trace"),
 }
 
 

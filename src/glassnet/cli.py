@@ -4,6 +4,7 @@
     glassnet evaluate CHECKPOINT [--dataset NAME]         loss, accuracy, confusion matrix
     glassnet predict CHECKPOINT FILE                       classify an image or a .npy file
     glassnet datasets                                      what is available, and where
+    glassnet experiment list | NAME [--out DIR] ...        reproduce a figure of the lecture
 
 Errors print one line and exit non-zero (2 for usage errors) without a traceback, unless
 ``--debug`` is given. Ctrl-C stops training cleanly: the last checkpoint stays loadable.
@@ -150,6 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Which datasets are available locally, and where.")
     ds.add_argument("--root", default=None)
     ds.set_defaults(func=cmd_datasets)
+
+    ex = sub.add_parser("experiment", help="reproduce a figure or worked example of the lecture",
+                        description="Run one of the lecture's experiments: print its summary "
+                                    "and write its figures, numbers.json and summary.md into "
+                                    "--out. 'glassnet experiment list' lists them.")
+    ex.add_argument("name", help="an experiment name, or 'list'")
+    ex.add_argument("--out", default=None,
+                    help="output folder (default: experiments/NAME)")
+    ex.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    ex.add_argument("--quick", action="store_true", help="a small size (seconds)")
+    ex.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                    help="change a setting of the experiment (repeatable)")
+    ex.set_defaults(func=cmd_experiment)
     return parser
 
 
@@ -407,6 +421,30 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
     print("generated (always available):")
     print("  " + ", ".join([*D.TOY_DATASETS, *P.REGRESSION_SETS]))
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from glassnet import experiments as E
+
+    if args.name == "list":
+        print(E.describe())
+        return 0
+    if args.name not in E.names():
+        raise UsageError(f"unknown experiment {args.name!r}; choose one of: "
+                         f"list, {', '.join(E.names())}")
+    try:
+        given = E.parse_options(args.name, args.options)
+    except E.ExperimentError as e:
+        raise UsageError(f"glassnet experiment: {e}") from None
+    if args.seed < 0:
+        raise UsageError(f"glassnet experiment: --seed must be >= 0, got {args.seed}")
+    out = args.out or str(Path("experiments") / args.name)
+    result = E.run(args.name, out=out, seed=args.seed, quick=args.quick, **given)
+    print(result.summary)
+    print(f"\nwrote {', '.join(str(p) for p in result.figures)}"
+          + (", " if result.figures else "") + f"{Path(out) / 'numbers.json'}, "
+          f"{Path(out) / 'summary.md'}")
     return 0
 
 
