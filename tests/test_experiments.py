@@ -1,0 +1,125 @@
+"""The experiments framework and the experiments' claims, asserted from their numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import experiments as E
+from glassnet.cli import main
+
+
+def test_experiments_is_an_attribute_of_glassnet():
+    assert gn.experiments is E
+    assert "linear-regression" in E.names()
+
+
+def test_linear_regression_converges_to_the_lecture_optimum(tmp_path):
+    r = E.run("linear-regression", out=tmp_path, quick=True)
+    assert abs(r.numbers["w"] - 0.5) < 1e-3
+    assert abs(r.numbers["b"] - 2.0) < 1e-3
+    assert abs(r.numbers["closed_form_w"] - 0.5) < 1e-12
+    assert abs(r.numbers["closed_form_b"] - 2.0) < 1e-12
+    assert r.numbers["steps"] > 1
+    saved = json.loads((tmp_path / "numbers.json").read_text())
+    assert saved["numbers"]["w"] == r.numbers["w"]
+    assert (tmp_path / "summary.md").read_text().startswith("## linear-regression")
+
+
+def test_figures_are_pngs_that_decode_and_are_not_blank(tmp_path):
+    import matplotlib.image as mpimg
+
+    r = E.run("linear-regression", out=tmp_path, quick=True)
+    assert r.figures and all(p.parent == tmp_path for p in r.figures)
+    for path in r.figures:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        img = mpimg.imread(path)
+        assert img.shape[0] > 200 and img.shape[1] > 300
+        assert img[..., :3].std() > 0.05  # not a blank canvas
+
+
+def test_same_seed_same_numbers_and_another_seed_another_start():
+    a = E.run("linear-regression", seed=3, quick=True)
+    b = E.run("linear-regression", seed=3, quick=True)
+    c = E.run("linear-regression", seed=4, quick=True)
+    assert a.numbers == b.numbers
+    assert a.numbers["start_w"] != c.numbers["start_w"]
+    assert a.figures == []  # no output folder: nothing drawn
+
+
+def test_options_change_the_run_and_are_typed():
+    r = E.run("linear-regression", quick=True, steps=10)
+    assert r.numbers["steps"] == 10
+    assert abs(r.numbers["w"] - 0.5) > 1e-3  # 10 steps are not enough
+    assert "steps=10" in r.call() and "--set steps=10" in r.command()
+    assert E.parse_options("linear-regression", ["lr=0.01", "steps=7"]) == {
+        "lr": 0.01, "steps": 7}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"nope": 1}, "unknown option 'nope'.*valid: lr"),
+    ({"steps": "many"}, "steps='many'.*expected int"),
+    ({"lr": float("nan")}, "must be finite"),
+    ({"steps": 2.5}, "expected int"),
+])
+def test_bad_options_are_one_line_errors(kwargs, match):
+    with pytest.raises(E.ExperimentError, match=match):
+        E.run("linear-regression", quick=True, **kwargs)
+
+
+def test_unknown_experiment_lists_the_valid_names():
+    with pytest.raises(E.ExperimentError, match="unknown experiment 'nope'.*linear-regression"):
+        E.run("nope")
+    with pytest.raises(E.ExperimentError, match="seed"):
+        E.run("linear-regression", seed=-1)
+
+
+def test_jsonable_turns_numpy_into_plain_values():
+    from glassnet.experiments._framework import jsonable
+
+    out = jsonable({"a": np.float32(1.5), "b": np.arange(3), 1: (np.int64(2), np.nan)})
+    assert out == {"a": 1.5, "b": [0, 1, 2], "1": [2, None]}
+    json.dumps(out)
+    with pytest.raises(TypeError, match="object"):
+        jsonable({"x": object()})
+
+
+def test_command_list_run_and_errors(tmp_path, capsys):
+    assert main(["experiment", "list"]) == 0
+    assert "linear-regression" in capsys.readouterr().out
+    out = tmp_path / "lr"
+    assert main(["experiment", "linear-regression", "--quick", "--out", str(out),
+                 "--set", "steps=3000"]) == 0
+    printed = capsys.readouterr().out
+    assert "| `w` | 0.5" in printed and "numbers.json" in printed
+    assert json.loads((out / "numbers.json").read_text())["options"]["steps"] == 3000
+    assert (out / "linear-regression.png").exists()
+    for argv, match in [
+        (["experiment", "nope"], "unknown experiment 'nope'; choose one of: list, "),
+        (["experiment", "linear-regression", "--set", "lr"], "expects KEY=VALUE"),
+        (["experiment", "linear-regression", "--set", "bad=1"], "unknown option 'bad'"),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert match in err and err.count("\n") == 1
+
+
+def test_unwritable_out_is_a_one_line_error(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["experiment", "linear-regression", "--quick", "--out", str(blocker)]) == 1
+    err = capsys.readouterr().err
+    assert "exists and is not a folder" in err and err.count("\n") == 1
+
+
+def test_experiments_do_not_slow_down_import_glassnet():
+    code = "import sys, glassnet; print('glassnet.experiments' in sys.modules, " \
+           "'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False", "False"]
