@@ -123,3 +123,21 @@ def test_experiments_do_not_slow_down_import_glassnet():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_losses_reproduce_the_lectures_worked_example(tmp_path):
+    r = E.run("losses", out=tmp_path, quick=True)
+    n = r.numbers
+    np.testing.assert_allclose(n["hinge"], [2.9, 0.0, 12.9], atol=1e-12)
+    assert round(n["hinge_mean"], 2) == 5.27
+    s = np.array([[3.2, 5.1, -1.7], [1.3, 4.9, 2.0], [2.2, 2.5, -3.1]])
+    p = np.exp(s) / np.exp(s).sum(axis=1, keepdims=True)  # written out, not glassnet's
+    np.testing.assert_allclose(n["softmax_probabilities"], p, rtol=1e-12)
+    py = p[np.arange(3), [0, 1, 2]]
+    np.testing.assert_allclose(n["log_likelihood"], -np.log(py), rtol=1e-12)
+    z = np.eye(3)
+    ce = -(z * np.log(p) + (1 - z) * np.log(1 - p)).sum(axis=1)
+    np.testing.assert_allclose(n["cross_entropy"], ce, rtol=1e-12)
+    assert n["l1"] == pytest.approx(0.5 + 0.5 + 1.0)
+    assert n["l2"] == pytest.approx(0.25 + 0.25 + 1.0)
+    assert [p.name for p in r.figures] == ["losses.png"]
