@@ -141,3 +141,20 @@ def test_losses_reproduce_the_lectures_worked_example(tmp_path):
     assert n["l1"] == pytest.approx(0.5 + 0.5 + 1.0)
     assert n["l2"] == pytest.approx(0.25 + 0.25 + 1.0)
     assert [p.name for p in r.figures] == ["losses.png"]
+
+
+def test_gradient_descent_boundary_minimum_and_hessian_classes(tmp_path):
+    r = E.run("gradient-descent", out=tmp_path, quick=True)
+    n = r.numbers
+    assert n["minimum_x"] == pytest.approx(2.0, abs=1e-9)
+    assert abs(n["divergence_lr"] - 1.0) < 0.05
+    # the six-hump camel's two global minima (known values, not glassnet's)
+    for m in ([0.0898, -0.7126], [-0.0898, 0.7126]):
+        assert any(np.allclose(m, x, atol=2e-3) for x in n["six_hump_minima"])
+    assert n["six_hump_saddles"] == [[0.0, 0.0]]  # Hessian [[8, 1], [1, -8]] there
+    kinds = {e["kind"] for e in n["end_points"]}
+    assert kinds == {"minimum", "saddle"}
+    for e in n["end_points"]:
+        eig = np.array(e["eigenvalues"])
+        assert (e["kind"] == "minimum") == bool(np.all(eig > 0))
+    assert (tmp_path / "gradient-descent.png").exists()
