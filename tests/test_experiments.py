@@ -158,3 +158,14 @@ def test_gradient_descent_boundary_minimum_and_hessian_classes(tmp_path):
         eig = np.array(e["eigenvalues"])
         assert (e["kind"] == "minimum") == bool(np.all(eig > 0))
     assert (tmp_path / "gradient-descent.png").exists()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_capacity_order_12_fits_training_best_and_generalizes_worse(tmp_path, seed):
+    r = E.run("capacity", out=tmp_path, quick=True, seed=seed)
+    train, test = r.numbers["train_mse"], r.numbers["test_mse"]
+    assert set(train) == set(test) == {"1", "2", "3", "4", "12"}
+    assert train["12"] == min(train.values())
+    assert test["12"] > test["3"] and test["12"] > test["4"]
+    assert min(test["3"], test["4"]) < min(test["1"], test["2"])  # 1-2 under-fit
+    assert (tmp_path / "capacity.png").exists()
