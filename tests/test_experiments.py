@@ -169,3 +169,15 @@ def test_capacity_order_12_fits_training_best_and_generalizes_worse(tmp_path, se
     assert test["12"] > test["3"] and test["12"] > test["4"]
     assert min(test["3"], test["4"]) < min(test["1"], test["2"])  # 1-2 under-fit
     assert (tmp_path / "capacity.png").exists()
+
+
+def test_feature_transform_quadratic_features_separate_the_circles(tmp_path):
+    r = E.run("feature-transform", out=tmp_path, quick=True)
+    n = r.numbers
+    assert n["quadratic_accuracy"] >= 0.99
+    assert n["linear_accuracy"] <= 0.70
+    d = 2
+    assert n["linear_parameters"] == d + 1
+    assert n["quadratic_parameters"] == (d + 1) * (d + 2) // 2
+    assert n["quadratic_parameters_784"] == 785 * 786 // 2
+    assert (tmp_path / "feature-transform.png").exists()
