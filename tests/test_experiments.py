@@ -181,3 +181,52 @@ def test_feature_transform_quadratic_features_separate_the_circles(tmp_path):
     assert n["quadratic_parameters"] == (d + 1) * (d + 2) // 2
     assert n["quadratic_parameters_784"] == 785 * 786 // 2
     assert (tmp_path / "feature-transform.png").exists()
+
+
+def test_curvature_lambda_max_and_the_two_step_sizes(tmp_path):
+    r = E.run("curvature", out=tmp_path, quick=True)
+    n = r.numbers
+    exact = np.linalg.eigvalsh(np.array([[3.0, 1.0], [1.0, 10.0]])).max()
+    assert n["lambda_max"]["bowl"] == pytest.approx(exact, rel=1e-12)
+    assert n["converges_below"]["bowl"] is True
+    assert n["diverges_above"]["bowl"] is True
+    assert n["lr_above"]["bowl"] > 2 / exact > n["lr_below"]["bowl"]
+    assert n["lambda_max"]["mlp"] > 0
+    assert n["converges_below"]["mlp"] is True
+    assert (tmp_path / "curvature.png").exists()
+
+
+def test_curvature_power_iteration_matches_a_finite_difference_hessian():
+    from glassnet.experiments.curvature import _MLPLoss
+
+    class Ctx(dict):
+        rng = np.random.default_rng(0)
+
+    mlp = _MLPLoss(Ctx(n=60, hidden=4, warmup=20))
+    params = mlp.params
+    sizes = [p.data.size for p in params]
+
+    def flat_grad() -> np.ndarray:
+        for p in params:
+            p.grad = None
+        mlp.loss().backward()
+        return np.concatenate([p.grad.data.ravel() for p in params])
+
+    theta = np.concatenate([p.data.ravel() for p in params])
+
+    def set_theta(t: np.ndarray) -> None:
+        for p, chunk in zip(params, np.split(t, np.cumsum(sizes)[:-1])):
+            p.data[...] = chunk.reshape(p.shape)
+
+    eps, H = 1e-5, np.zeros((theta.size, theta.size))
+    for i in range(theta.size):  # central differences of the gradient, column by column
+        e = np.zeros_like(theta)
+        e[i] = eps
+        set_theta(theta + e)
+        gp = flat_grad()
+        set_theta(theta - e)
+        H[:, i] = (gp - flat_grad()) / (2 * eps)
+    set_theta(theta)
+    eig = np.linalg.eigvalsh(0.5 * (H + H.T))
+    top = eig[np.argmax(np.abs(eig))]
+    assert mlp.lambda_max(200, np.random.default_rng(1)) == pytest.approx(top, rel=1e-4)
