@@ -462,3 +462,16 @@ def test_make_optimizer_rebuilds_several_parameter_groups(tmp_path: Path) -> Non
     for k in saved["state"]:
         assert np.array_equal(state["state"][k]["momentum_buffer"],
                               saved["state"][k]["momentum_buffer"])
+
+
+def test_load_leaves_the_default_generator_where_it_was(tmp_path: Path) -> None:
+    """Building the model draws initial weights; loading must not shift the stream that
+    dropout masks come from."""
+    from glassnet import random as gn_random
+
+    gn.save(tmp_path / "m.ckpt", gn.nn.MLP(5, [7], 3))
+    gn.manual_seed(3)
+    expected = gn_random.default_generator().random(4)
+    gn.manual_seed(3)
+    gn.load(tmp_path / "m.ckpt")
+    assert np.array_equal(gn_random.default_generator().random(4), expected)

@@ -84,8 +84,8 @@ def test_train_writes_checkpoint_history_and_plot(
     ck = gn.load(run_dir / "last.ckpt")
     assert ck.epoch == 2 and ck.meta["data"]["dataset"] == "blobs"
     assert ck.meta["command"]["epochs"] == 2 and ck.optimizer_class == "SGD"
-    assert sorted(p.name for p in run_dir.iterdir()) == ["history.json", "history.png",
-                                                         "last.ckpt"]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["best.ckpt", "history.json",
+                                                         "history.png", "last.ckpt"]
 
 
 def test_train_defaults_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,7 +117,7 @@ def test_train_resume_continues_bit_for_bit(
 
         def save_then_interrupt(path: Path, *args: object, **meta: object) -> Path:
             written = real_save(path, *args, **meta)
-            if meta["epoch"] == 1:
+            if meta["epoch"] == 1 and Path(path).name == "last.ckpt":
                 raise KeyboardInterrupt
             return written
 
@@ -191,11 +191,44 @@ def test_evaluate_a_toy_set_uses_the_training_seed(capsys: pytest.CaptureFixture
     """A generated set is regenerated with the seed it was trained on."""
     assert main(["train", "--dataset", "blobs", "--seed", "3", "--epochs", "2", "--quiet",
                  "--out", "run"]) == 0
-    code, out, err = run(["evaluate", "run/last.ckpt"], capsys)
+    code, out, err = run(["evaluate", "run/best.ckpt"], capsys)  # the model tested at the end
     assert code == 0, err
     history = json.loads(Path("run/history.json").read_text())
     assert f"accuracy {history['test_accuracy']:.4f}" in out
     assert f"loss {history['test_loss']:.4f}" in out
+
+
+def test_default_job_stops_early_and_keeps_the_best_epoch(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The default digits job over-fits after a few epochs: early stopping ends it, says so,
+    and best.ckpt holds the epoch with the best validation accuracy."""
+    code, out, err = run(["train", "--out", "run"], capsys)
+    assert code == 0, err
+    assert "early stopping: stop when the validation loss has not improved for 5 epochs" in out
+    history = json.loads(Path("run/history.json").read_text())
+    val_loss, val_acc = history["val_loss"], history["val_accuracy"]
+    n = history["epochs"]
+    assert history["stopped_early"] and n < 30 and f"stopped early after epoch {n}" in out
+    best_loss_epoch = int(np.argmin(val_loss)) + 1
+    assert n == best_loss_epoch + 6  # patience 5: the sixth epoch without improvement stops
+    best = int(np.argmax(val_acc)) + 1
+    assert history["best_epoch"] == best and gn.load("run/best.ckpt").epoch == best
+    assert gn.load("run/last.ckpt").epoch == n
+    assert f"best epoch {best} (validation accuracy {val_acc[best - 1]:.4f})" in out
+
+
+def test_no_early_stop_trains_every_epoch_and_patience_needs_validation(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    common = ["train", "--dataset", "blobs", "--quiet"]
+    assert main([*common, "--epochs", "4", "--no-early-stop", "--out", "all"]) == 0
+    assert json.loads(Path("all/history.json").read_text())["epochs"] == 4
+    capsys.readouterr()
+    code, out, err = run([*common, "--val-fraction", "0", "--patience", "2"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--patience needs a validation" in err
+    code, out, err = run([*common, "--patience", "-1"], capsys)
+    assert code == 2 and "expected an integer >= 0, got '-1'" in err
 
 
 # ---------------------------------------------------------------------- predict

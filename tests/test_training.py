@@ -556,3 +556,64 @@ def test_extra_metrics_on_validation_and_test(rng: np.random.Generator) -> None:
     with pytest.raises(ValueError, match="unknown metric 'f1'"):
         fit(m, losses.softmax_log_likelihood, optim.SGD(m.parameters(), lr=0.1),
             (X, y), epochs=1, verbose=0, metrics=["f1"])
+
+
+# ---------------------------------------------------------------------- best epoch
+def test_keep_best_writes_the_best_epochs_model_and_restores_it(
+    blobs: dict, tmp_path: Path
+) -> None:
+    """Shifted validation labels make validation accuracy peak early; best.ckpt must hold
+    that epoch's weights (recorded independently by a callback), last.ckpt the last."""
+    X, y = blobs["train"]
+    m = nn.MLP(4, [8], 3, generator=0)
+    rec = _Recorder()
+    h = fit(m, CE, optim.Adam(m.parameters(), lr=0.05), (X, y), (X, (y + 1) % 3), epochs=8,
+            batch_size=16, rng=0, verbose=0, callbacks=[rec], checkpoint_dir=tmp_path,
+            keep_best="val_accuracy", restore_best=True, test=blobs["test"])
+    acc = h.val_accuracy
+    best = int(np.argmax(acc)) + 1  # the first epoch with the highest accuracy
+    assert h.best_epoch == best
+    ck = gn.load(tmp_path / "best.ckpt")
+    assert ck.epoch == best
+    for k, v in rec.states[best].items():
+        assert np.array_equal(ck.state_dict[k], v), k
+        assert np.array_equal(m.state_dict()[k], v), f"{k}: the best weights were not restored"
+    assert gn.load(tmp_path / "last.ckpt").epoch == 8
+    assert json.loads((tmp_path / "history.json").read_text())["best_epoch"] == best
+
+
+def test_keep_best_by_loss_is_minimised_and_bad_names_are_refused(blobs: dict) -> None:
+    m = nn.Linear(4, 3, generator=0)
+    h = fit(m, CE, optim.SGD(m.parameters(), lr=0.1), blobs["train"], blobs["val"],
+            epochs=6, rng=0, verbose=0, keep_best="val_loss")
+    assert h.best_epoch == int(np.argmin(h.val_loss)) + 1
+    h = fit(m, CE, optim.SGD(m.parameters(), lr=0.1), blobs["train"], epochs=2, rng=0,
+            verbose=0)
+    assert h.best_epoch is None  # no validation split: nothing to choose by
+    with pytest.raises(ValueError, match="'train_loss'"):
+        fit(m, CE, optim.SGD(m.parameters(), lr=0.1), blobs["train"], blobs["val"],
+            epochs=1, verbose=0, keep_best="train_loss")
+    with pytest.raises(ValueError, match="'val_nope'"):
+        fit(m, CE, optim.SGD(m.parameters(), lr=0.1), blobs["train"], blobs["val"],
+            epochs=1, verbose=0, keep_best="val_nope")
+
+
+def test_early_stopping_takes_up_its_count_on_resume(blobs: dict, tmp_path: Path) -> None:
+    """Stopped at 4 epochs and resumed, the patience count continues from the history:
+    the run stops at the same epoch as an uninterrupted one."""
+    X, y = blobs["train"]
+    shifted = (X, (y + 1) % 3)
+
+    def run(epochs: int, resume: bool, folder: Path) -> Any:
+        m = nn.MLP(4, [8], 3, generator=0)
+        return fit(m, CE, optim.Adam(m.parameters(), lr=0.05), (X, y), shifted,
+                   epochs=epochs, batch_size=16, rng=0, verbose=0, checkpoint_dir=folder,
+                   resume=resume, callbacks=[EarlyStopping("val_loss", patience=2,
+                                                           restore_best=False)])
+
+    whole = run(30, False, tmp_path / "whole")
+    assert whole.stopped_early and whole.epochs < 30
+    run(whole.epochs - 1, False, tmp_path / "parts")
+    resumed = run(30, True, tmp_path / "parts")
+    assert resumed.epochs == whole.epochs and resumed.stopped_early
+    assert resumed.val_loss == whole.val_loss

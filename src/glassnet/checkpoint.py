@@ -251,6 +251,7 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[st
 def load(path: str | os.PathLike[str]) -> Checkpoint:
     """Load a checkpoint written by ``save``; raise ``CheckpointError`` if it is damaged."""
     import glassnet.models  # noqa: F401 - registers the lecture's models with from_config
+    from glassnet import random as gn_random
     from glassnet.nn import from_config
 
     path = Path(path)
@@ -258,7 +259,15 @@ def load(path: str | os.PathLike[str]) -> Checkpoint:
     try:
         names = header["model_arrays"]
         state = {name: arrays[f"model{i}"] for i, name in enumerate(names)}
-        model = from_config(header["model"])
+        # building the layers draws initial weights from the default generator; the
+        # loaded values replace them, so loading must not move the caller's stream
+        # (dropout masks of a run that loads a checkpoint mid-way, for instance)
+        generator = gn_random.default_generator()
+        before = generator.bit_generator.state
+        try:
+            model = from_config(header["model"])
+        finally:
+            generator.bit_generator.state = before
         model.load_state_dict(state)
         meta = _decode(header.get("meta") or {}, arrays)
         opt = header.get("optimizer")

@@ -25,6 +25,7 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 DEFAULT_EPOCHS = {"digits": 30, "mnist": 10, "fashion-mnist": 10, "cifar10": 10}
+DEFAULT_PATIENCE = 5  # epochs without a better validation loss before training stops
 DEFAULT_BATCH = {"digits": 32}  # 1,347 training images: smaller steps, more of them
 DEFAULT_LR = {"sgd": 0.05, "gd": 0.1, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3,
               "adagrad": 1e-2}
@@ -58,6 +59,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return v
 
 
@@ -121,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--schedule", default="cosine", choices=["cosine", "none"],
                     help="learning-rate schedule over the epochs (default: cosine decay)")
     tr.add_argument("--val-fraction", type=_non_negative_float, default=0.1)
+    tr.add_argument("--patience", type=_non_negative_int, default=None,
+                    help="stop when the validation loss has not improved for this many "
+                         f"epochs (default: {DEFAULT_PATIENCE} for classifiers)")
+    tr.add_argument("--no-early-stop", action="store_true",
+                    help="train every epoch (best.ckpt still keeps the best one)")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--out", default=None, help="output folder (default: runs/DATASET-MODEL)")
     tr.add_argument("--resume", action="store_true", help="continue from --out/last.ckpt")
@@ -171,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args: argparse.Namespace) -> int:
     from glassnet import pipeline as P
     from glassnet.random import manual_seed
-    from glassnet.training import CHECKPOINT_NAME, HISTORY_NAME, fit
+    from glassnet.training import BEST_CHECKPOINT_NAME, CHECKPOINT_NAME, HISTORY_NAME, fit
 
     out = P.check_writable(args.out or Path("runs") / f"{args.dataset}-{args.model}")
     say = (lambda *a: None) if args.quiet else print
@@ -207,6 +223,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     profile["data and set-up"] = time.perf_counter() - t0
     first_epoch = _checkpoint_epoch(out) if args.resume else 0
     meta = {"data": data.meta(), "loss": loss_name, "command": vars_for_meta(args)}
+    callbacks = []
+    has_val = data.val is not None and data.val[0].shape[0] > 0
+    if not regression and has_val and not args.no_early_stop:
+        from glassnet.training import EarlyStopping
+
+        patience = DEFAULT_PATIENCE if args.patience is None else args.patience
+        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best=False))
+        say(f"early stopping: stop when the validation loss has not improved for {patience} "
+            "epochs (--patience N to change, --no-early-stop to train every epoch)")
+    elif args.patience is not None:
+        raise UsageError("glassnet train: --patience needs a validation split "
+                         "(--val-fraction > 0), a classifier and no --no-early-stop")
     history = fit(
         model, loss, optimizer, data.train, data.val, epochs=epochs, batch_size=batch,
         regularizer=penalty, scheduler=scheduler, rng=np.random.default_rng(args.seed),
@@ -214,6 +242,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume, test=data.test, profile=profile, checkpoint_meta=meta,
         # a regression "epoch" is one full-batch step: checkpoint every 1% of the run
         checkpoint_every=max(1, epochs // 100) if regression else 1,
+        callbacks=callbacks, keep_best=None if regression else "val_accuracy",
+        restore_best=not regression,
     )
     t_plot = time.perf_counter()
     plot = P.plot_history(history, out / "history.png", f"{args.model} on {args.dataset}")
@@ -223,6 +253,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"final: train loss {history.train_loss[-1]:.4f}, "
               f"test loss {history.test_loss:.4f} ({seconds:.1f} s)")
     else:
+        if history.stopped_early:
+            say(f"stopped early after epoch {history.epochs}: the validation loss has not "
+                f"improved since epoch {callbacks[0].best_epoch}")
+        if history.best_epoch is not None:
+            b = history.best_epoch - 1
+            say(f"best epoch {history.best_epoch} (validation accuracy "
+                f"{history.val_accuracy[b]:.4f}) kept in {out / BEST_CHECKPOINT_NAME}; "
+                "the test accuracy below is that model's")
         print(f"final: train accuracy {history.train_accuracy[-1]:.4f}, "
               f"test accuracy {history.test_accuracy:.4f} ({seconds:.1f} s)")
     say(f"wrote {out / CHECKPOINT_NAME}, {out / HISTORY_NAME}"

@@ -361,11 +361,21 @@ def plot_history(history: Any, path: str | os.PathLike[str], title: str = "") ->
             axes[1].plot(epochs, [np.nan if v is None else v for v in history.val_accuracy],
                          "s-", label="validation")
         if history.test_accuracy is not None:
+            which = "" if getattr(history, "best_epoch", None) is None else " (best epoch)"
             axes[1].axhline(history.test_accuracy, color="k", ls="--", lw=1,
-                            label=f"test {history.test_accuracy:.3f}")
+                            label=f"test {history.test_accuracy:.3f}{which}")
         axes[1].set_xlabel("epoch")
         axes[1].set_ylabel("accuracy")
         axes[1].legend()
+    best = getattr(history, "best_epoch", None)
+    if best is not None:
+        for ax in axes:
+            ax.axvline(best, color="#009E73", ls=":", lw=1.5, label=f"best epoch {best}")
+        axes[-1].legend()
+        if len(axes) > 1:
+            axes[0].legend()
+    if getattr(history, "stopped_early", False):
+        axes[0].set_title(f"stopped early after epoch {history.epochs}", fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

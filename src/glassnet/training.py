@@ -34,6 +34,7 @@ from glassnet.metrics import predictions
 from glassnet.tensor import Tensor
 
 CHECKPOINT_NAME = "last.ckpt"
+BEST_CHECKPOINT_NAME = "best.ckpt"
 HISTORY_NAME = "history.json"
 
 
@@ -59,6 +60,8 @@ class History:
     test_accuracy: float | None = None
     metrics: dict[str, list[float | None]] = field(default_factory=dict)
     test_metrics: dict[str, float] = field(default_factory=dict)
+    best_epoch: int | None = None
+    stopped_early: bool = False
 
     @property
     def epochs(self) -> int:
@@ -77,6 +80,8 @@ class History:
             "test_accuracy": self.test_accuracy,
             "metrics": self.metrics,
             "test_metrics": self.test_metrics,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
         }
 
     @classmethod
@@ -87,6 +92,8 @@ class History:
         h.test_accuracy = d.get("test_accuracy")
         h.metrics = {k: list(v) for k, v in (d.get("metrics") or {}).items()}
         h.test_metrics = dict(d.get("test_metrics") or {})
+        h.best_epoch = d.get("best_epoch")
+        h.stopped_early = bool(d.get("stopped_early", False))
         return h
 
     def save(self, path: str | Path) -> None:
@@ -147,6 +154,19 @@ class EarlyStopping(Callback):
         self.best_state: dict[str, np.ndarray] | None = None
         self.wait = 0
         self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, model: Any, history: History) -> None:
+        """On a resumed run, take up the count where the history leaves it."""
+        values = getattr(history, self.monitor, None)
+        if not isinstance(values, list) or not values or any(v is None for v in values):
+            return
+        sign = 1.0 if self.mode == "min" else -1.0
+        self.best, self.best_epoch, self.wait = None, 0, 0
+        for epoch, value in enumerate(values, start=1):
+            if self.best is None or sign * (value - self.best) < -self.min_delta:
+                self.best, self.best_epoch, self.wait = value, epoch, 0
+            else:
+                self.wait += 1
 
     def on_epoch_end(self, epoch: int, history: History, model: Any) -> bool:
         values = getattr(history, self.monitor, None)
@@ -329,6 +349,8 @@ def fit(
     profile: dict[str, float] | None = None,
     checkpoint_meta: dict[str, Any] | None = None,
     checkpoint_every: int = 1,
+    keep_best: str | None = "val_accuracy",
+    restore_best: bool = False,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -375,6 +397,14 @@ def fit(
         when a callback stops training). 1 saves each epoch.
     checkpoint_meta : dict, optional
         Extra metadata stored in every checkpoint (e.g. how the data were preprocessed).
+    keep_best : str or None
+        With ``val``: the History value that picks the best epoch ("val_accuracy" by
+        default, maximised; a loss is minimised; "val_top5" for a metric), recorded as
+        ``history.best_epoch``. With ``checkpoint_dir``, that epoch's model is also written
+        to ``best.ckpt`` beside ``last.ckpt``. None: no best epoch is tracked.
+    restore_best : bool
+        At the end, before the test split is evaluated, load the best epoch's weights back
+        into the model (from ``best.ckpt`` on a resumed run).
 
     Raises
     ------
@@ -396,6 +426,7 @@ def fit(
         raise ValueError(f"checkpoint_every must be a positive int, got {checkpoint_every!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
+    best_values = _best_tracker(keep_best, val_split is not None)
     rng = gn_random.get_generator(rng)
     params = list(model.parameters())
     classification = y.dtype.kind in "iu"
@@ -422,6 +453,11 @@ def fit(
         _restore_module_generators(model, meta.get("module_rng_states", {}))
         if scheduler is not None and "scheduler" in meta:
             scheduler.load_state_dict(meta["scheduler"])
+
+    best_path = ckpt_path.parent / BEST_CHECKPOINT_NAME if ckpt_path is not None else None
+    best_state: dict[str, np.ndarray] | None = None
+    if resume and restore_best and best_path is not None and best_path.exists():
+        best_state = load(best_path).state_dict
 
     prof = profile if profile is not None else {}
     for k in ("batches", "forward", "backward", "step", "evaluate", "checkpoint"):
@@ -493,12 +529,22 @@ def fit(
             history.val_accuracy.append(None)
         prof["evaluate"] += clock() - t5
         history.lr.append(_current_lr(optimizer))
+        improved = best_values is not None and best_values(history)
+        if improved:
+            history.best_epoch = epoch
+            if restore_best:
+                best_state = {k: v.copy() for k, v in model.state_dict().items()}
         if scheduler is not None:
             scheduler.step()
         history.seconds.append(clock() - t_epoch)
         if verbose >= 1:
             print(_epoch_line(epoch, epochs, history), file=sys.stderr if bar else sys.stdout)
         saved = False
+        if improved and best_path is not None:
+            t6 = clock()
+            _save_run(best_path, model, optimizer, scheduler, history, epoch, rng,
+                      checkpoint_meta, write_history=False)
+            prof["checkpoint"] += clock() - t6
         if ckpt_path is not None and (epoch % checkpoint_every == 0 or epoch == epochs):
             t6 = clock()
             _save_run(ckpt_path, model, optimizer, scheduler, history, epoch, rng,
@@ -508,6 +554,8 @@ def fit(
         stop = False
         for cb in callbacks:
             stop = bool(cb.on_epoch_end(epoch, history, model)) or stop
+        if stop:
+            history.stopped_early = epoch < epochs
         if stop and ckpt_path is not None and not saved:
             _save_run(ckpt_path, model, optimizer, scheduler, history, epoch, rng,
                       checkpoint_meta)
@@ -515,6 +563,8 @@ def fit(
             break
     for cb in callbacks:
         cb.on_train_end(model, history)
+    if restore_best and best_state is not None:
+        model.load_state_dict(best_state)
     if test_split is not None:
         r = evaluate(model, loss, *test_split, metrics=extra_metrics)
         history.test_loss, history.test_accuracy = r["loss"], r["accuracy"]
@@ -527,7 +577,7 @@ def fit(
 
 def _save_run(
     path: Path, model: Any, optimizer: Any, scheduler: Any, history: History, epoch: int,
-    rng: np.random.Generator, extra: dict[str, Any] | None,
+    rng: np.random.Generator, extra: dict[str, Any] | None, write_history: bool = True,
 ) -> None:
     """The checkpoint a resumed ``fit`` continues from, and ``history.json`` beside it."""
     from glassnet import random as gn_random
@@ -543,7 +593,36 @@ def _save_run(
     if scheduler is not None:
         meta["scheduler"] = scheduler.state_dict()
     save(path, model, optimizer, **meta)
-    history.save(path.parent / HISTORY_NAME)
+    if write_history:
+        history.save(path.parent / HISTORY_NAME)
+
+
+def _best_tracker(monitor: str | None, has_val: bool) -> Callable[[History], bool] | None:
+    """A function telling whether the epoch just recorded is the best so far by
+    ``monitor`` (strictly better than every earlier epoch; the first one counts)."""
+    if monitor is None or not has_val:
+        return None
+    if not isinstance(monitor, str) or not monitor.startswith("val_"):
+        raise ValueError(f"keep_best must name a validation value such as 'val_accuracy' "
+                         f"or 'val_loss', got {monitor!r}")
+    maximise = "loss" not in monitor
+
+    def improved(history: History) -> bool:
+        values = getattr(history, monitor, None)
+        if values is None:
+            values = history.metrics.get(monitor)
+        if not isinstance(values, list):
+            raise ValueError(f"keep_best={monitor!r}: History records no such value "
+                             "(val_loss, val_accuracy or a val_ metric)")
+        value = values[-1]
+        if value is None or not np.isfinite(value):
+            return False
+        earlier = [v for v in values[:-1] if v is not None and np.isfinite(v)]
+        if not earlier:
+            return True
+        return value > max(earlier) if maximise else value < min(earlier)
+
+    return improved
 
 
 def _module_generators(model: Any) -> list[tuple[str, np.random.Generator]]:
