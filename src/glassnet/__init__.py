@@ -69,8 +69,8 @@ __all__ = [
 # stays fast: ``gn.nn``, ``gn.optim``, ``gn.losses``, ``gn.data``, ``gn.save``, ...
 _SUBMODULES = {
     "autograd", "checkpoint", "cli", "data", "exercises", "experiments", "functional", "interop",
-    "losses", "metrics", "models", "nn", "onnx", "ops", "optim", "random", "regularizers", "rl",
-    "semisupervised", "sklearn", "training", "unsupervised",
+    "losses", "metrics", "models", "nn", "onnx", "ops", "optim", "random", "regularizers",
+    "report", "rl", "semisupervised", "sklearn", "training", "unsupervised",
 }
 _LAZY = {
     "save": ("glassnet.checkpoint", "save"),

@@ -178,6 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                     help="change a setting of the experiment (repeatable)")
     ex.set_defaults(func=cmd_experiment)
+
+    rp = sub.add_parser("report", help="the course companion: every experiment on one page",
+                        description="Run every experiment and write DIR/index.html, one "
+                                    "self-contained page in the lecture's order (figures "
+                                    "inlined), and each experiment's files in DIR/NAME/.")
+    rp.add_argument("--out", default="report", help="output folder (default: report)")
+    rp.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    rp.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    rp.add_argument("--only", type=lambda t: [v for v in t.split(",") if v], default=None,
+                    metavar="NAME,...", help="only these experiments")
+    rp.add_argument("--quiet", action="store_true", help="no progress bar")
+    rp.set_defaults(func=cmd_report)
     return parser
 
 
@@ -492,6 +504,18 @@ def _one_line(text: str) -> str:
     for line in lines[1:]:
         out += (" " if out.endswith(":") else "; ") + line
     return out
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from glassnet.experiments import ExperimentError
+    from glassnet.report import main_command
+
+    if args.seed < 0:
+        raise UsageError(f"glassnet report: --seed must be >= 0, got {args.seed}")
+    try:
+        return main_command(args.out, args.quick, args.seed, args.only, args.quiet)
+    except ExperimentError as e:
+        raise UsageError(f"glassnet report: {e}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

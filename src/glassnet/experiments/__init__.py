@@ -24,6 +24,7 @@ From the command line: ``glassnet experiment list`` and ``glassnet experiment NA
 from __future__ import annotations
 
 from glassnet.experiments._framework import (
+    SECTIONS,
     Context,
     ExperimentError,
     Result,
@@ -36,6 +37,6 @@ from glassnet.experiments._framework import (
 )
 
 __all__ = [
-    "Context", "ExperimentError", "Result", "describe", "info", "names", "options",
+    "SECTIONS", "Context", "ExperimentError", "Result", "describe", "info", "names", "options",
     "parse_options", "run",
 ]

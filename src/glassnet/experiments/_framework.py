@@ -35,6 +35,21 @@ import numpy as np
 _PACKAGE = "glassnet.experiments"
 
 
+# The lecture's sections, in its order: what the experiments' SECTION refers to.
+SECTIONS = {
+    "1": "Learning is looking for a function",
+    "2": "Data",
+    "3": "Capacity: under-fitting and over-fitting",
+    "4": "Kinds of supervision",
+    "5": "Machine learning vs deep learning",
+    "6": "The linear classifier",
+    "7": "Loss functions",
+    "8": "Regularization",
+    "9": "Optimization",
+    "10": "Derivatives and backpropagation",
+}
+
+
 class ExperimentError(ValueError):
     """An unknown experiment or option, or a bad option value (a one-line message)."""
 
