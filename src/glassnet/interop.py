@@ -86,24 +86,9 @@ def _dropout(m: Any, convert: Any) -> nn.Module:
     return nn.Dropout(m.p)
 
 
-@register_converter("ReLU")
-def _relu(m: Any, convert: Any) -> nn.Module:
-    return nn.ReLU()
-
-
 @register_converter("LeakyReLU")
 def _leaky_relu(m: Any, convert: Any) -> nn.Module:
     return nn.LeakyReLU(m.negative_slope)
-
-
-@register_converter("Sigmoid")
-def _sigmoid(m: Any, convert: Any) -> nn.Module:
-    return nn.Sigmoid()
-
-
-@register_converter("Tanh")
-def _tanh(m: Any, convert: Any) -> nn.Module:
-    return nn.Tanh()
 
 
 @register_converter("Softplus")
@@ -123,14 +108,17 @@ def _log_softmax(m: Any, convert: Any) -> nn.Module:
     return nn.LogSoftmax(-1 if m.dim is None else m.dim)
 
 
-@register_converter("Identity")
-def _identity(m: Any, convert: Any) -> nn.Module:
-    return nn.Identity()
-
-
 @register_converter("Flatten")
 def _flatten(m: Any, convert: Any) -> nn.Module:
     return nn.Flatten(m.start_dim, m.end_dim)
+
+
+def _no_arguments(cls: type[nn.Module]) -> Converter:
+    return lambda m, convert: cls()
+
+
+for _cls in (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity):  # layers without arguments
+    register_converter(_cls.__name__)(_no_arguments(_cls))
 
 
 @register_converter("Sequential")
