@@ -311,3 +311,30 @@ def test_model_saves_as_a_glassnet_checkpoint(iris, tmp_path):
     back = gn.load(tmp_path / "clf.ckpt").model
     np.testing.assert_array_equal(back(gn.tensor(X.astype(np.float64))).data,
                                   clf.decision_function(X))
+
+
+def test_missing_scikit_learn_names_the_extra():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['sklearn'] = None\n"
+            "try:\n    import glassnet.sklearn\nexcept ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert 'pip install "glassnet[sklearn]"' in out.stdout
+
+
+def test_polynomial_regression_on_several_features_solves_least_squares(rng):
+    """models.PolynomialRegression(in_features=D): each feature's own powers."""
+    X = rng.uniform(-1, 1, size=(50, 2))
+    y = 1.0 + X[:, 0] - 2 * X[:, 1] ** 2 + 0.5 * X[:, 0] ** 3
+    m = gn.models.PolynomialRegression(3, dtype=np.float64, in_features=2)
+    m.fit_least_squares(X, y)
+    # the features are [x1, x2, x1^2, x2^2, x1^3, x2^3]
+    np.testing.assert_allclose(m.linear.weight.data[0], [1, 0, 0, -2, 0.5, 0], atol=1e-10)
+    np.testing.assert_allclose(m.linear.bias.data, [1.0], atol=1e-10)
+    assert m.num_parameters() == 2 * 3 + 1
+    with pytest.raises(ValueError, match=r"needs x of shape \(N, 2\), got \(50, 3\)"):
+        m(gn.tensor(np.zeros((50, 3))))
+    with pytest.raises(ValueError, match="coefficients"):
+        m.coefficients()
