@@ -330,3 +330,20 @@ def test_missing_onnx_names_the_extra(monkeypatch, tmp_path, rng):
     monkeypatch.setitem(__import__("sys").modules, "onnx", None)
     with pytest.raises(ImportError, match=r'pip install "glassnet\[onnx\]"'):
         gx.export(nn.Linear(3, 2), tmp_path / "m.onnx", _batch(rng, 2, (3,)))
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "LogisticRegression", "PolynomialRegression"])
+def test_a_fitted_estimator_exports(tmp_path, rng, name):
+    """The estimators' networks are glassnet models: they export like any other."""
+    gs = pytest.importorskip("glassnet.sklearn")
+    X = rng.normal(size=(60, 3))
+    cls = getattr(gs, name)
+    classifier = issubclass(cls, gs.GlassnetClassifier)
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.5).astype(int) if classifier else X[:, 0] - X[:, 2] ** 2
+    est = cls(epochs=20).fit(X, y)
+    path = gx.export(est.model_, tmp_path / "est.onnx", X[:2].astype(np.float32))
+    (got,) = _session(path).run(None, {"input": X.astype(np.float32)})
+    expected = est.decision_function(X) if classifier else est.predict(X)
+    if got.ndim == 2 and got.shape[1] == 2:  # two softmax scores -> their difference
+        got = got[:, 1] - got[:, 0]
+    np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=TOL, atol=TOL)
