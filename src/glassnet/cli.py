@@ -5,6 +5,7 @@
     glassnet predict CHECKPOINT FILE                       classify an image or a .npy file
     glassnet datasets                                      what is available, and where
     glassnet experiment list | NAME [--out DIR] ...        reproduce a figure of the lecture
+    glassnet export CHECKPOINT MODEL.onnx                  the model as an ONNX file
 
 Errors print one line and exit non-zero (2 for usage errors) without a traceback, unless
 ``--debug`` is given. Ctrl-C stops training cleanly: the last checkpoint stays loadable.
@@ -190,6 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
                     metavar="NAME,...", help="only these experiments")
     rp.add_argument("--quiet", action="store_true", help="no progress bar")
     rp.set_defaults(func=cmd_report)
+
+    on = sub.add_parser("export", help="export a checkpoint's model as an ONNX file",
+                        description="Write the model of a checkpoint as ONNX (needs "
+                                    'glassnet[onnx]); its input is the preprocessed features.')
+    on.add_argument("checkpoint")
+    on.add_argument("output", help="the .onnx file to write")
+    on.add_argument("--input-shape", type=_int_list, default=None,
+                    help="input shape without the batch axis (default: the model's "
+                         "in_features)")
+    on.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (>= 15)")
+    on.set_defaults(func=cmd_export)
     return parser
 
 
@@ -493,6 +505,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     print(f"\nwrote {', '.join(str(p) for p in result.figures)}"
           + (", " if result.figures else "") + f"{Path(out) / 'numbers.json'}, "
           f"{Path(out) / 'summary.md'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from glassnet.onnx import export_checkpoint
+
+    print(export_checkpoint(args.checkpoint, args.output, args.input_shape, args.opset))
     return 0
 
 

@@ -126,31 +126,43 @@ class LinearRegression(_LinearModel):
 
 
 class PolynomialFeatures(Module):
-    """x -> (x, x^2, ..., x^order) for a scalar input (N,) or (N, 1); no parameters."""
+    """x -> (x, x^2, ..., x^order): the powers of a scalar input (N,) or (N, 1); no parameters.
 
-    def __init__(self, order: int) -> None:
+    With ``in_features=D > 1`` the input is (N, D) and each feature gets its own powers,
+    ``[x, x^2, ..., x^order]`` side by side: (N, D * order) features, no cross products
+    (an additive polynomial; ``QuadraticFeatures`` has the products).
+    """
+
+    def __init__(self, order: int, in_features: int = 1) -> None:
         super().__init__()
         if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
             raise ValueError(f"order must be an integer >= 1, got {order!r}")
+        if isinstance(in_features, bool) or not isinstance(in_features, (int, np.integer)) \
+                or in_features < 1:
+            raise ValueError(f"in_features must be an integer >= 1, got {in_features!r}")
         self.order = int(order)
+        self.in_features = int(in_features)
+        self.out_features = self.order * self.in_features
 
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
-        if x.ndim == 2 and x.shape[1] == 1:
-            x = x.reshape(-1)
-        if x.ndim != 1:
-            raise ValueError(f"PolynomialFeatures needs x of shape (N,) or (N, 1), got {x.shape}")
-        col = x.reshape(-1, 1)
-        powers = [col]
+        D = self.in_features
+        if x.ndim == 1 and D == 1:
+            x = x.reshape(-1, 1)
+        if x.ndim != 2 or x.shape[1] != D:
+            expected = "(N,) or (N, 1)" if D == 1 else f"(N, {D})"
+            raise ValueError(f"PolynomialFeatures needs x of shape {expected}, got {x.shape}")
+        powers = [x]
         for _ in range(self.order - 1):
-            powers.append(powers[-1] * col)
-        return concatenate(powers, axis=1) if len(powers) > 1 else col
+            powers.append(powers[-1] * x)
+        return concatenate(powers, axis=1) if len(powers) > 1 else x
 
     def extra_repr(self) -> str:
-        return f"order={self.order}"
+        return f"order={self.order}" + (f", in_features={self.in_features}"
+                                         if self.in_features != 1 else "")
 
     def get_config(self) -> dict[str, Any]:
-        return self._config(order=self.order)
+        return self._config(order=self.order, in_features=self.in_features)
 
 
 class PolynomialRegression(Module):
@@ -159,32 +171,45 @@ class PolynomialRegression(Module):
     The lecture's capacity experiment fits orders 1, 2, 3, 4 and 12 to the same noisy
     sample: low orders under-fit, order 12 over-fits. High orders are badly conditioned
     for gradient descent; ``fit_least_squares`` solves them exactly.
+
+    ``in_features=D`` and ``out_features`` generalise it to D inputs (each with its own
+    powers, see ``PolynomialFeatures``) and several outputs: D * k + 1 parameters per
+    output.
     """
 
-    def __init__(self, order: int, dtype: Any = None) -> None:
+    def __init__(
+        self, order: int, dtype: Any = None, in_features: int = 1, out_features: int = 1
+    ) -> None:
         super().__init__()
-        self.features = PolynomialFeatures(order)
-        self.linear = Linear(self.features.order, 1, dtype=dtype)
+        self.features = PolynomialFeatures(order, in_features)
+        self.linear = Linear(self.features.out_features, out_features, dtype=dtype)
         self.order = self.features.order
+        self.in_features, self.out_features = self.features.in_features, out_features
 
     def forward(self, x: Any) -> Tensor:
         return self.linear(self.features(x))
 
     def fit_least_squares(self, x: Any, y: Any) -> PolynomialRegression:
         """Set the coefficients to the least-squares fit of (x, y)."""
-        x = np.asarray(getattr(x, "data", x), dtype=np.float64).reshape(-1)
-        F = np.stack([x**k for k in range(1, self.order + 1)], axis=1)
-        W, b = _least_squares(F, np.asarray(getattr(y, "data", y)).reshape(-1))
+        x = np.asarray(getattr(x, "data", x), dtype=np.float64).reshape(-1, self.in_features)
+        F = np.concatenate([x**k for k in range(1, self.order + 1)], axis=1)
+        y = np.asarray(getattr(y, "data", y))
+        W, b = _least_squares(F, y.reshape(-1) if self.out_features == 1 else y)
         self.linear.weight.data[...] = W
         self.linear.bias.data[...] = b
         return self
 
     def coefficients(self) -> np.ndarray:
-        """(b, w_1, ..., w_k): the polynomial's coefficients, lowest order first."""
+        """(b, w_1, ..., w_k): the polynomial's coefficients, lowest order first (one input,
+        one output)."""
+        if self.in_features != 1 or self.out_features != 1:
+            raise ValueError("coefficients() is defined for one input and one output; read "
+                             "linear.weight and linear.bias")
         return np.concatenate([self.linear.bias.data, self.linear.weight.data[0]])
 
     def get_config(self) -> dict[str, Any]:
-        return self._config(order=self.order, dtype=self.linear.weight.dtype)
+        return self._config(order=self.order, dtype=self.linear.weight.dtype,
+                            in_features=self.in_features, out_features=self.out_features)
 
 
 class QuadraticFeatures(Module):

@@ -395,6 +395,50 @@ class Module:
                 current[...] = arr
         return IncompatibleKeys(missing, unexpected)
 
+    # ------------------------------------------------------------------ PyTorch weights
+    def load_torch_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True
+    ) -> IncompatibleKeys:
+        """Load a PyTorch ``state_dict()`` (tensors or arrays) into this module, in place.
+
+        The keys are PyTorch's: glassnet's layers name their parameters and buffers as
+        ``torch.nn`` does (``0.weight``, ``1.running_mean``, ...), so the state dict of the
+        equivalent torch model loads as it is. Each value may be anything with
+        ``.detach().cpu().numpy()`` (a ``torch.Tensor``; torch itself is never imported)
+        or an ndarray; it is cast to the dtype of the entry it replaces. Otherwise as
+        ``load_state_dict``: strict key matching, shape checks naming the key, nothing
+        changed on error.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"load_torch_state_dict expects a mapping of name -> tensor, "
+                f"got {type(state_dict).__name__}"
+            )
+        return self.load_state_dict(
+            {k: _from_torch_value(v, k) for k, v in state_dict.items()}, strict=strict
+        )
+
+    def to_torch_state_dict(self, tensors: bool = False) -> OrderedDict[str, Any]:
+        """This module's state under PyTorch's keys, for ``torch_model.load_state_dict``.
+
+        C-ordered ndarray copies by default (``torch.from_numpy`` takes them as they are);
+        ``tensors=True`` returns ``torch.Tensor``s (needs torch installed). BatchNorm's
+        ``num_batches_tracked`` is an int64 0-d entry, as in PyTorch.
+        """
+        state = OrderedDict(
+            (k, np.ascontiguousarray(v)) for k, v in self.state_dict().items()
+        )
+        if not tensors:
+            return state
+        try:
+            import torch
+        except ImportError:
+            raise ImportError(
+                "to_torch_state_dict(tensors=True) needs PyTorch (pip install torch); "
+                "without it, pass the arrays to torch.from_numpy where torch is installed"
+            ) from None
+        return OrderedDict((k, torch.from_numpy(v)) for k, v in state.items())
+
     # ------------------------------------------------------------------ configuration
     @classmethod
     def config_name(cls) -> str:
@@ -437,6 +481,24 @@ class Module:
             return f"{type(self).__name__}({extra})"
         head = f"{type(self).__name__}(" + (f"\n  {extra}" if extra else "")
         return head + "\n" + "\n".join(lines) + "\n)"
+
+
+def _from_torch_value(value: Any, key: str) -> np.ndarray:
+    """A torch tensor (anything with .detach().cpu().numpy()) or array as an ndarray."""
+    if isinstance(value, (np.ndarray, np.generic, Tensor)):
+        return np.array(value.data if isinstance(value, Tensor) else value, copy=True)
+    if hasattr(value, "detach"):
+        try:
+            return np.array(value.detach().cpu().numpy(), copy=True)
+        except (TypeError, RuntimeError) as e:  # bfloat16, a tensor on the meta device, ...
+            raise TypeError(
+                f"load_torch_state_dict: cannot convert '{key}' "
+                f"({getattr(value, 'dtype', '?')}) to a NumPy array: {e}"
+            ) from None
+    raise TypeError(
+        f"load_torch_state_dict: '{key}' must be a tensor or an ndarray, "
+        f"got {type(value).__name__}"
+    )
 
 
 def _buffer_array(value: Any, name: str) -> np.ndarray:
