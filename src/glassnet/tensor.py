@@ -188,6 +188,13 @@ class Tensor:
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
+    def trace(self, seed: int = 0) -> Any:
+        """The backward pass of this scalar node by node, each step checked against
+        central differences: ``glassnet.trace(self)`` (see ``glassnet.tracing``)."""
+        from glassnet.tracing import trace
+
+        return trace(self, seed=seed)
+
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after ``backward``."""
         if not self._rg:

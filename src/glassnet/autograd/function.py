@@ -57,7 +57,7 @@ class Function:
     # a primitive may keep anything else it needs for backward in the instance dict.
     # A primitive that keeps nothing else declares ``__slots__ = ()`` and has no instance
     # dict at all (``_has_dict`` False): cheaper to create and to release.
-    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out", "_out_tensor")
+    __slots__ = ("inputs", "arrays", "needs_input_grad", "seq", "_out", "_out_tensor", "kwargs")
     _has_dict = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -108,7 +108,10 @@ class Function:
             if bad is None:
                 raise
             raise TypeError(f"{cls.__name__}: {bad}, not numeric data") from e
-        return _record(fn, cls, out, args, arrays, needs, True in needs)
+        result = _record(fn, cls, out, args, arrays, needs, True in needs)
+        if kwargs and result._ctx is fn:  # the keyword arguments, for glassnet.trace's
+            fn.kwargs = kwargs  # re-run of this node's forward
+        return result
 
     def out(self) -> Any:
         """The output of this node, for formulas that reuse it (``saves_output = True``):
