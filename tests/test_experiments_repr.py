@@ -5,6 +5,7 @@ checked as PNGs that decode and are not blank."""
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -134,3 +135,88 @@ def test_representation_layers_are_the_relu_outputs(rng):
 def test_representation_bad_hidden_option():
     with pytest.raises(ValueError, match="hidden must be positive layer widths"):
         E.run("representation", quick=True, hidden="wide")
+
+
+# ---------------------------------------------------------------------- handcrafted
+@pytest.fixture(scope="module")
+def handcrafted(tmp_path_factory):
+    return E.run("handcrafted-vs-learned", out=tmp_path_factory.mktemp("hc"), quick=True)
+
+
+def test_handcrafted_hog_svm_beats_raw_pixel_nearest_neighbour(handcrafted):
+    n = handcrafted.numbers
+    acc = n["test_accuracy"]
+    expected = {f"{f}+{c}" for f in ("pixels", "hog", "bovw") for c in ("knn", "svm", "forest")}
+    assert set(acc) == expected | {"pixels+mlp"}
+    assert set(n["train_seconds"]) == set(n["predict_seconds"]) == set(acc)
+    assert all(v >= 0 for v in n["train_seconds"].values())
+    assert acc["hog+svm"] > acc["pixels+knn"]
+    assert all(0.85 < a <= 1.0 for a in acc.values())  # ten classes: chance is 0.1
+    assert n["dataset"] == "digits" and n["n_test"] == 450
+    assert n["feature_dimensions"] == {"pixels": 64, "hog": 1296, "bovw": 100}
+    assert n["descriptors_per_image"] == 16 and n["images_without_descriptors"] == 0
+
+
+def test_handcrafted_raw_pixel_nearest_neighbour_matches_a_plain_numpy_one(handcrafted):
+    from glassnet.data import load_digits
+
+    Xtr, ytr = load_digits("train")
+    Xte, yte = load_digits("test")
+    Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
+    d2 = (Xte ** 2).sum(1)[:, None] - 2 * Xte @ Xtr.T + (Xtr ** 2).sum(1)[None, :]
+    expected = float(np.mean(ytr[d2.argmin(axis=1)] == yte))
+    assert handcrafted.numbers["test_accuracy"]["pixels+knn"] == pytest.approx(expected)
+
+
+def test_handcrafted_figures(handcrafted):
+    _check_figures(handcrafted, ["handcrafted-accuracy.png", "handcrafted-table.png",
+                                 "handcrafted-features.png"])
+    assert "HOG + linear SVM beats nearest neighbour" in handcrafted.summary
+
+
+def test_handcrafted_bag_of_words_histograms(rng):
+    from glassnet.experiments.handcrafted_vs_learned import BagOfWords
+
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    desc = [centres[i] + 0.1 * rng.standard_normal((len(i), 2)) for i in
+            ([0, 0, 0, 1], [2, 2], [1, 1, 1, 1, 1, 1])]
+    bag = BagOfWords(3, seed=0).fit(desc, rng)
+    word = {tuple(np.round(c)): w for w, c in enumerate(bag.kmeans.cluster_centers_)}
+    H = bag.encode(desc + [np.zeros((0, 2))])
+    assert H.shape == (4, 3)
+    np.testing.assert_allclose(H[0, word[(0.0, 0.0)]], np.sqrt(0.75), rtol=1e-6)
+    np.testing.assert_allclose(H[0, word[(10.0, 0.0)]], np.sqrt(0.25), rtol=1e-6)
+    np.testing.assert_allclose(H[1, word[(0.0, 10.0)]], 1.0, rtol=1e-6)
+    np.testing.assert_allclose((H[:3] ** 2).sum(axis=1), 1.0, rtol=1e-6)
+    assert not H[3].any()  # an image without descriptors: an empty histogram
+    with pytest.raises(ValueError, match="2 descriptors for a vocabulary of 3"):
+        BagOfWords(3, seed=0).fit([np.zeros((2, 2))], rng)
+
+
+def test_handcrafted_sift_descriptors_on_a_few_images():
+    from glassnet.experiments._framework import load_images
+    from glassnet.experiments.handcrafted_vs_learned import _images, local_descriptors
+
+    data = load_images("digits", 6, 2, np.random.default_rng(0))
+    desc = local_descriptors(_images(data.X_train, data.image_shape), "sift")
+    assert len(desc) == 6
+    assert all(d.ndim == 2 and d.shape[1] == 128 for d in desc)
+    assert sum(len(d) for d in desc) > 0
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"descriptor": "orb"}, "descriptor must be 'daisy' or 'sift'"),
+    ({"vocabulary": 0}, "vocabulary must be >= 1"),
+    ({"hidden": "a,b"}, "hidden must be positive layer widths"),
+    ({"jobs": 0}, "thread limit must be an integer >= 1, got 0"),
+])
+def test_handcrafted_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        E.run("handcrafted-vs-learned", quick=True, **kwargs)
+
+
+def test_handcrafted_without_scikit_image_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    monkeypatch.setitem(sys.modules, "skimage.feature", None)
+    with pytest.raises(ImportError, match=r"pip install 'glassnet\[classic\]'"):
+        E.run("handcrafted-vs-learned", quick=True)
