@@ -156,10 +156,11 @@ def _compute(ctx: Any) -> dict[str, Any]:
     }
     steps = ", ".join(f"{n} {a:.1%}" for n, a in zip(names, probe))
     gains = np.diff(probe)
+    points = 100 * gains
     shape = ("rises with every layer" if np.all(gains > 0) else
-             f"changes by {gains[0]:+.1%} at hidden 1 and by {gains[1:].min():+.1%} to "
-             f"{gains[1:].max():+.1%} at the deeper layers" if len(gains) > 1 else
-             f"changes by {gains[0]:+.1%} at the hidden layer")
+             f"changes by {points[0]:+.1f} points at hidden 1 and by {points[1:].min():+.1f} "
+             f"to {points[1:].max():+.1f} points at the deeper layers" if len(gains) > 1
+             else f"changes by {points[0]:+.1f} points at the hidden layer")
     verdict = ("the network has re-mapped the data so that a linear classifier separates "
                "the classes better" if probe[-1] > probe[0] else
                "here training did not make the classes more linearly separable")
