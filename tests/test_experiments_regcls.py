@@ -76,3 +76,25 @@ def test_the_network_has_the_switched_layers():
     assert not any(isinstance(m, (nn.BatchNorm1d, nn.Dropout)) for m in plain.modules())
     # the same seed draws the same first layer whatever the switches
     np.testing.assert_array_equal(plain[0].weight.data, both[0].weight.data)
+
+
+def test_linear_classifier_learns_templates(tmp_path):
+    r = E.run("linear-classifier", out=tmp_path, quick=True)
+    n = r.numbers
+    assert set(n["test_accuracy"]) == {"softmax/digits", "svm/digits"}
+    for key, acc in n["test_accuracy"].items():
+        assert acc > 0.9, (key, acc)  # chance is 0.1
+        assert n["template_correlation"][key] > 0.3  # the rows look like their classes
+    assert n["weight_shape"] == [10, 64]
+    _check_figures(r, tmp_path, 1)
+    assert r.figures[0].name == "linear_classifier_digits.png"
+
+
+def test_template_correlation_tells_templates_from_noise(rng):
+    from glassnet.experiments.linear_classifier import template_correlation
+
+    y = np.repeat(np.arange(3), 50)
+    centers = rng.standard_normal((3, 20))
+    X = centers[y] + 0.1 * rng.standard_normal((150, 20))
+    assert template_correlation(centers - centers.mean(0), X, y) > 0.95
+    assert abs(template_correlation(rng.standard_normal((3, 20)), X, y)) < 0.5
