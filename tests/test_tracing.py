@@ -17,8 +17,10 @@ def test_rows_follow_backward_order_and_agree_with_central_differences() -> None
     L = losses.softmax_log_likelihood(s[None], np.array([2])) + (s * s).sum().tanh().exp()
     t = gn.trace(L)
     assert t.ok and t.worst_error < 1e-6
-    seqs = [r.index for r in t.rows]
-    assert seqs == list(range(len(t.rows)))
+    # newest first: the row of the node that produced L leads, with upstream 1
+    assert t.rows[0].op == "Add" and float(t.rows[0].upstream) == 1.0
+    assert t.loss == float(L.data) and np.array_equal(t.rows[0].value, L.data)
+    assert t.rows[-1].op in ("MatMul", "Add")  # the first ops of the forward pass come last
     assert {"Sigmoid", "MatMul", "Add", "SoftmaxLogLikelihood", "Tanh", "Exp"} <= {
         r.op for r in t.rows}
     assert W.grad is None  # tracing leaves .grad alone
