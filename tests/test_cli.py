@@ -516,3 +516,15 @@ def test_ctrl_c_exits_130_and_keeps_a_loadable_checkpoint(
     assert ck.epoch >= 1
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert history["epochs"] in (ck.epoch, ck.epoch - 1)  # history.json follows last.ckpt
+
+
+def test_python_dash_m_runs_the_same_command() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "glassnet", "--version"], capture_output=True, text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"glassnet {gn.__version__}"
