@@ -519,9 +519,6 @@ def test_ctrl_c_exits_130_and_keeps_a_loadable_checkpoint(
 
 
 def test_python_dash_m_runs_the_same_command() -> None:
-    import subprocess
-    import sys
-
     done = subprocess.run(
         [sys.executable, "-m", "glassnet", "--version"], capture_output=True, text=True,
         check=False,
