@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import glassnet as gn
 from glassnet import losses
@@ -79,11 +80,68 @@ def test_big_graphs_are_summarised_and_dot_is_produced(tmp_path) -> None:
 
 
 def test_bad_input() -> None:
-    import pytest
-
     with pytest.raises(ValueError, match="scalar"):
         gn.trace(gn.tensor([1.0, 2.0], requires_grad=True) * 2)
     with pytest.raises(ValueError, match="no graph"):
         gn.trace(gn.tensor(1.0) * 2)
     with pytest.raises(TypeError):
         gn.trace(3.0)
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _lecture_gradient(name: str, s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The lecture's analytic gradient of each loss (mean over the N rows), by hand."""
+    n, c = s.shape
+    z = np.eye(c)[y]
+    if name == "hinge":  # indicators of the violated margins; the true class gets -count
+        viol = ((s - s[np.arange(n), y][:, None] + 1) > 0) & (z == 0)
+        return (viol - z * viol.sum(axis=1, keepdims=True)) / n
+    if name == "binary_hinge":  # labels -1/+1 from the class parity; scores column 0
+        t = np.where(y % 2 == 0, 1.0, -1.0)
+        g = np.zeros_like(s)
+        g[:, 0] = -t * ((1 - t * s[:, 0]) > 0) / n
+        return g
+    p = _softmax(s)
+    if name == "softmax_log_likelihood":
+        return (p - z) / n
+    if name in ("log_likelihood", "cross_entropy", "softmax_cross_entropy"):
+        dp = -z / p if name == "log_likelihood" else -(z / p - (1 - z) / (1 - p))
+        # through the softmax: its Jacobian diag(p) - p p^T is symmetric
+        ds = np.stack([(np.diag(pi) - np.outer(pi, pi)) @ gi for pi, gi in zip(p, dp)])
+        return ds / n
+    if name == "l1":
+        return np.sign(s - z) / n
+    if name == "l2":
+        return -2 * (z - s) / n
+    raise AssertionError(name)
+
+
+LECTURE_LOSSES = {
+    "hinge": lambda s, y: losses.hinge(s, y),
+    "binary_hinge": lambda s, y: losses.binary_hinge(s[:, 0], np.where(y % 2 == 0, 1, -1)),
+    "log_likelihood": lambda s, y: losses.log_likelihood(gn.softmax(s, axis=-1), y),
+    "cross_entropy": lambda s, y: losses.cross_entropy(gn.softmax(s, axis=-1), y),
+    "softmax_log_likelihood": lambda s, y: losses.softmax_log_likelihood(s, y),
+    "softmax_cross_entropy": lambda s, y: losses.softmax_cross_entropy(s, y),
+    "l1": lambda s, y: losses.l1(s, np.eye(s.shape[1])[y]),
+    "l2": lambda s, y: losses.l2(s, np.eye(s.shape[1])[y]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LECTURE_LOSSES))
+def test_every_lecture_loss_traces_to_its_analytic_gradient(name: str) -> None:
+    rng = np.random.default_rng(3)
+    s_np = rng.normal(scale=1.5, size=(5, 4))
+    y = rng.integers(0, 4, 5)
+    s = gn.tensor(s_np, requires_grad=True)
+    t = gn.trace(LECTURE_LOSSES[name](s, y))
+    assert t.ok and t.worst_error < 1e-6, str(t)
+    assert all(r.checked > 0 for r in t.rows)  # every row was compared, none skipped
+    # the last row feeds the scores: its downstream gradient is the lecture's formula
+    # (for the binary hinge that row is the GetItem that scatters column 0 back into s)
+    got = t.rows[-1].downstream[0]
+    np.testing.assert_allclose(got, _lecture_gradient(name, s_np, y), rtol=1e-10, atol=1e-12)
