@@ -5,6 +5,7 @@
     glassnet predict CHECKPOINT FILE                       classify an image or a .npy file
     glassnet datasets                                      what is available, and where
     glassnet experiment list | NAME [--out DIR] ...        reproduce a figure of the lecture
+    glassnet exercise list | NAME [--file SOLUTION.py]     write a gradient, have it graded
     glassnet export CHECKPOINT MODEL.onnx                  the model as an ONNX file
 
 Errors print one line and exit non-zero (2 for usage errors) without a traceback, unless
@@ -179,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                     help="change a setting of the experiment (repeatable)")
     ex.set_defaults(func=cmd_experiment)
+
+    xr = sub.add_parser("exercise", help="write an op's forward and backward, have it graded",
+                        description="Show an exercise, or grade a Python file defining "
+                                    "forward and backward for it. 'glassnet exercise list' "
+                                    "lists them.")
+    xr.add_argument("name", help="an exercise name, or 'list'")
+    xr.add_argument("--file", default=None, help="your solution (a .py file); without it, "
+                                                  "the exercise's statement is shown")
+    xr.add_argument("--seed", type=int, default=0, help="chooses the random inputs")
+    xr.set_defaults(func=cmd_exercise)
 
     rp = sub.add_parser("report", help="the course companion: every experiment on one page",
                         description="Run every experiment and write DIR/index.html, one "
@@ -506,6 +517,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
           + (", " if result.figures else "") + f"{Path(out) / 'numbers.json'}, "
           f"{Path(out) / 'summary.md'}")
     return 0
+
+
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from glassnet import exercises
+
+    if args.name != "list" and args.name not in exercises.names():
+        raise UsageError(f"glassnet exercise: unknown exercise {args.name!r}; choose one of: "
+                         f"list, {', '.join(exercises.names())}")
+    if args.seed < 0:
+        raise UsageError(f"glassnet exercise: --seed must be >= 0, got {args.seed}")
+    return exercises.command(args.name, args.file, seed=args.seed)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
