@@ -21,7 +21,7 @@ The leaves' ``.grad`` are not touched and the graph stays usable.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,12 @@ class TraceRow:
     error: float
     checked: int
     needs: list[bool] = field(default_factory=list)
+    name: str | None = None
+    input_names: list[str | None] = field(default_factory=list)
+
+    def _input(self, k: int) -> str:
+        names = self.input_names
+        return (names[k] if k < len(names) else None) or f"in{k}"
 
     @property
     def ok(self) -> bool:
@@ -120,17 +126,19 @@ class Trace:
         for r in self.rows:
             shapes = ", ".join(_shape(s) for s in r.input_shapes)
             mark = "ok" if r.ok else "WRONG"
-            lines.append(f"[{r.index}] {r.op}({shapes}) -> {_shape(r.output_shape)}   "
+            out = r.name or "out"
+            named = f"{r.name} = " if r.name else ""
+            lines.append(f"[{r.index}] {named}{r.op}({shapes}) -> {_shape(r.output_shape)}   "
                          f"check: {mark} (error {r.error:.1e}, {r.checked} entries)")
-            lines.append(f"    upstream dL/dout: {summarize(r.upstream)}")
+            lines.append(f"    upstream dL/d{out}: {summarize(r.upstream)}")
             for k, (need, jac, down) in enumerate(zip(r.needs, r.jacobians, r.downstream)):
                 if not need:
                     continue
                 if jac is not None:
-                    lines.append(f"    local Jacobian dout/din{k} "
+                    lines.append(f"    local Jacobian d{out}/d{r._input(k)} "
                                  f"({jac.shape[0]}x{jac.shape[1]}):")
                     lines.extend("      " + row for row in _matrix(jac))
-                lines.append(f"    downstream dL/din{k}: {summarize(down)}")
+                lines.append(f"    downstream dL/d{r._input(k)}: {summarize(down)}")
         return "\n".join(lines)
 
     def to_dot(self) -> str:
@@ -139,8 +147,11 @@ class Trace:
         out = ["digraph backward {", '  rankdir="LR";',
                '  node [fontname="Helvetica", fontsize=10];']
         for r in self.rows:
-            label = (f"{r.op}\\nout {_shape(r.output_shape)}: {_dot(summarize(r.value, 4))}"
-                     f"\\ndL/dout: {_dot(summarize(r.upstream, 4))}")
+            value = _dot(r.name or "out")
+            head = f"{r.name} = {r.op}" if r.name else r.op
+            label = (f"{_dot(head)}\\n{value} {_shape(r.output_shape)}: "
+                     f"{_dot(summarize(r.value, 4))}"
+                     f"\\ndL/d{value}: {_dot(summarize(r.upstream, 4))}")
             colour = "#D55E00" if not r.ok else "#0072B2"
             out.append(f'  n{r.index} [shape=box, style="rounded", color="{colour}", '
                        f'label="{label}"];')
@@ -151,7 +162,8 @@ class Trace:
             out.append(f'  l{key} [shape=ellipse, color="#009E73", label="{text}"];')
         for src, dst, slot in self._edges:
             tail = f"l{-src - 1}" if src < 0 else f"n{src}"
-            out.append(f'  {tail} -> n{dst} [label="in{slot}", fontsize=8];')
+            label = self.rows[dst]._input(slot)
+            out.append(f'  {tail} -> n{dst} [label="{_dot(label)}", fontsize=8];')
         out.append("}")
         return "\n".join(out) + "\n"
 
@@ -290,7 +302,7 @@ def _jacobian(fn: Any, out: np.ndarray, k: int, size: int) -> np.ndarray:
     return np.stack(rows).reshape(out.size, size)
 
 
-def trace(loss: Tensor, seed: int = 0) -> Trace:
+def trace(loss: Tensor, seed: int = 0, names: Mapping[str, Tensor] | None = None) -> Trace:
     """The backward pass of the scalar ``loss``, node by node, each row checked.
 
     Parameters
@@ -299,6 +311,9 @@ def trace(loss: Tensor, seed: int = 0) -> Trace:
         A scalar (one element) at the end of a recorded graph.
     seed : int
         Chooses the entries sampled for the central-difference check of large inputs.
+    names : mapping, optional
+        Labels for tensors of the graph, ``{"w": w, "s": s, ...}``: the table and the DOT
+        graph then speak of dL/dw and ds/dw instead of dL/din1 and dout/din1.
     """
     if not isinstance(loss, Tensor):
         raise TypeError(f"trace needs a Tensor, got {type(loss).__name__}")
@@ -307,6 +322,7 @@ def trace(loss: Tensor, seed: int = 0) -> Trace:
     if loss._ctx is None:
         raise ValueError("trace: the loss has no graph (no input requires a gradient, or it "
                          "was computed under no_grad)")
+    label = {id(v): str(k) for k, v in (names or {}).items()}
     rng = np.random.default_rng(seed)
     tensors = _nodes(loss)
     position = {id(t): i for i, t in enumerate(tensors)}
@@ -333,7 +349,8 @@ def trace(loss: Tensor, seed: int = 0) -> Trace:
                     grads[id(inp)] = down[k] if prior is None else prior + down[k]
             else:
                 key = leaf_ids.setdefault(id(inp), len(leaf_ids))
-                name, value, prior = leaves.get(key, (f"x{key}", inp.data, None))
+                name, value, prior = leaves.get(key, (label.get(id(inp), f"x{key}"),
+                                                      inp.data, None))
                 if down[k] is not None:
                     prior = down[k] if prior is None else prior + down[k]
                 leaves[key] = (name, value, prior)
@@ -343,6 +360,7 @@ def trace(loss: Tensor, seed: int = 0) -> Trace:
             index=i, op=fn.name, input_shapes=[tuple(np.shape(a)) for a in fn.arrays],
             output_shape=tuple(t.data.shape), value=t.data, upstream=g,
             jacobians=jacobians, downstream=down, error=error, checked=checked,
-            needs=list(fn.needs_input_grad)))
+            needs=list(fn.needs_input_grad), name=label.get(id(t)),
+            input_names=[label.get(id(a)) for a in fn.inputs]))
     return Trace(rows=rows, loss=float(loss.data.reshape(-1)[0]), _edges=edges,
                  _leaves=leaves)
