@@ -226,6 +226,21 @@ def test_a_problem_names_the_entry_the_expected_and_the_returned_value() -> None
     assert f"got {p.got:.6g}, expected {p.expected:.6g}, central differences" in text
 
 
+def test_a_small_error_in_one_entry_is_found_without_a_hint() -> None:
+    f, b = solution("l2")
+
+    def backward(dout, s, y):
+        ds = b(dout, s, y)
+        ds[1, 0] += 1e-3  # beyond the tolerance 1e-6 + 1e-5 |ds|
+        return ds
+
+    result = E.check("l2", f, backward)
+    assert not result.ok and {p.part for p in result.problems} == {"ds"}
+    assert all(p.entry == (1, 0) and p.hint == "" for p in result.problems)
+    assert all(p.got - p.expected == pytest.approx(1e-3) for p in result.problems)
+    assert "ds is wrong in 1 of 12 entries; worst entry (1, 0)" in str(result)
+
+
 def test_shapes_counts_none_and_in_place_writes_are_reported() -> None:
     f, b = solution("softmax")
     text = str(E.check("softmax", f, lambda d, s: d.T))
@@ -280,8 +295,10 @@ def test_command_list_and_statement(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_command_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["exercise", "softmax", "--file", str(SOLUTIONS / "softmax.py")]) == 0
-    assert "correct" in capsys.readouterr().out
+    for seed in ("0", "7"):
+        args = ["exercise", "softmax", "--file", str(SOLUTIONS / "softmax.py"), "--seed", seed]
+        assert main(args) == 0
+        assert "correct" in capsys.readouterr().out
     bad = tmp_path / "bad.py"
     bad.write_text((SOLUTIONS / "softmax.py").read_text().replace(
         "p * (dout - (dout * p).sum(axis=-1, keepdims=True))", "dout * p * (1 - p)"))
@@ -324,3 +341,5 @@ def test_command_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
     err = capsys.readouterr().err
     assert "unknown exercise 'nope'; choose one of: list, sigmoid" in err
     assert len(err.strip().splitlines()) == 1
+    assert main(["exercise", "sigmoid", "--seed", "-1"]) == 2
+    assert "--seed must be >= 0, got -1" in capsys.readouterr().err
