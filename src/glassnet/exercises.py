@@ -663,7 +663,8 @@ class _Grader:
         if got.shape != want.shape:
             hint = self.hint(part, got, want, want_unit)
             if not hint and got.shape == want.shape[::-1] and want.ndim == 2:
-                hint = f"the transposed shape: {part} has the shape of {name or 'the output'}"
+                hint = (f"the transposed shape: {part} must have the shape of "
+                        f"{name or 'the output'}, {want.shape}")
             what = "a scalar" if want.ndim == 0 else f"shape {want.shape}"
             of = f" (the shape of {name})" if name else ""
             self.fail(part, f"{part} has shape {got.shape}, expected {what}{of}", hint)
