@@ -149,8 +149,8 @@ class Trace:
         for r in self.rows:
             value = _dot(r.name or "out")
             head = f"{r.name} = {r.op}" if r.name else r.op
-            label = (f"{_dot(head)}\\n{value} {_shape(r.output_shape)}: "
-                     f"{_dot(summarize(r.value, 4))}"
+            shape = f" (shape {_shape(r.output_shape)})" if r.output_shape else ""
+            label = (f"{_dot(head)}\\n{value} = {_dot(summarize(r.value, 4))}{shape}"
                      f"\\ndL/d{value}: {_dot(summarize(r.upstream, 4))}")
             colour = "#D55E00" if not r.ok else "#0072B2"
             out.append(f'  n{r.index} [shape=box, style="rounded", color="{colour}", '
