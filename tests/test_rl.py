@@ -431,3 +431,13 @@ def test_without_a_baseline_and_as_second_player_it_still_runs():
     log = agent.train(96, "random", eval_games=20)
     assert agent.value is None and log.baseline_loss == [0.0] * 3
     assert agent.games_played == 96
+
+
+@pytest.mark.slow
+def test_the_quality_bar_after_20000_games():
+    """The issue's bar at full size (about 20-35 s): >= 90% wins against the random
+    opponent as X, and no loss against perfect minimax."""
+    agent = Reinforce(seed=0)
+    agent.train(20000, ["random", "random", "random", "minimax"], eval_games=1)
+    assert evaluate(agent.player(), RandomPlayer(rng=21), games=2000)["win"] >= 0.90
+    assert evaluate(agent.player(), MinimaxPlayer(rng=22), games=300)["loss"] == 0.0

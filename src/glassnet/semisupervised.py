@@ -266,6 +266,7 @@ class SelfTraining:
     def _fit(self, X: np.ndarray, y: np.ndarray) -> None:
         if self._estimator:
             self.model.fit(X, y)
+            self.classes_ = np.asarray(getattr(self.model, "classes_", self.classes_))
         else:
             self._fit_module(X, self._codes(y))
 
