@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glassnet import nn, optim
+from glassnet import models, nn, optim
 from glassnet.semisupervised import Round, SelfTraining, self_training
 
 
@@ -68,11 +68,14 @@ def test_k_best_and_per_class_cap_each_round():
     assert [r.added for r in st.history_] == [0] and len(st.pseudo_index_) == 0
 
 
-def test_self_training_a_glassnet_module_labels_separable_blobs(rng):
+@pytest.mark.parametrize("make", [lambda: nn.MLP(2, [], 3, generator=0),
+                                  lambda: nn.MLP(2, [8], 3, generator=0),
+                                  lambda: models.LinearClassifier(2, 3, generator=0)])
+def test_self_training_a_glassnet_module_labels_separable_blobs(rng, make):
     X, y = _blobs(rng)
     lab = np.array([0, 40, 80])
     unl = np.setdiff1d(np.arange(len(y)), lab)
-    model = nn.MLP(2, [], 3, generator=0)
+    model = make()
     seen = []
     st = SelfTraining(model, threshold=0.8, max_rounds=5, epochs=40, rng=0,
                       optimizer=_sgd, callback=lambda r, s: seen.append(r.round))
