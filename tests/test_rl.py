@@ -433,7 +433,6 @@ def test_without_a_baseline_and_as_second_player_it_still_runs():
     assert agent.games_played == 96
 
 
-@pytest.mark.slow
 def test_the_quality_bar_after_20000_games():
     """The issue's bar at full size (about 20-35 s): >= 90% wins against the random
     opponent as X, and no loss against perfect minimax."""
