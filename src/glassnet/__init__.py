@@ -81,6 +81,7 @@ _LAZY = {
     "evaluate": ("glassnet.training", "evaluate"),
     "History": ("glassnet.training", "History"),
     "trace": ("glassnet.tracing", "trace"),
+    "compile": ("glassnet.compiling", "compile"),
     "Trace": ("glassnet.tracing", "Trace"),
 }
 

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.autograd.tape import active as _tape
+from glassnet.autograd.tape import effect
 from glassnet.dtypes import get_default_dtype
 from glassnet.nn.module import Module
 from glassnet.ops import losses as _L
@@ -139,7 +141,7 @@ def _labels(y: Any, n: int, c: int, fname: str, batched: bool) -> np.ndarray:
     return arr.reshape(-1).astype(np.intp, copy=False)
 
 
-def _training_labels(scores: Any, y: Any) -> np.ndarray | None:
+def _training_labels(scores: Any, y: Any, fname: str) -> np.ndarray | None:
     """The labels as intp when the call is the common training one, else None.
 
     That call: float (N, C) scores Tensor with N, C > 0, and an (N,) integer ndarray of
@@ -152,6 +154,8 @@ def _training_labels(scores: Any, y: Any) -> np.ndarray | None:
         return None
     if y.dtype.kind not in "iu" or not _all_below(y, shape[1]):
         return None
+    if _tape[0] is not None:  # a compiled step checks each batch's labels (see _labels)
+        return effect(_labels, y, shape[0], shape[1], fname, True)
     return y if y.dtype == np.intp else y.astype(np.intp)
 
 
@@ -171,7 +175,7 @@ def _class_inputs(
     n, c = x.shape if batched else (1, x.shape[0])
     if c == 0:
         raise ValueError(f"{fname}: {name} of shape {x.shape} have no classes (C = 0)")
-    labels = _labels(y, n, c, fname, batched)
+    labels = effect(_labels, y, n, c, fname, batched)  # a compiled step checks every batch
     return (x if batched else x.reshape(1, c)), labels, not batched
 
 
@@ -527,7 +531,7 @@ def softmax_log_likelihood(scores: Any, y: Any, reduction: str = "mean") -> Tens
     0.417
     """
     fname = "softmax_log_likelihood"
-    labels = _training_labels(scores, y)
+    labels = _training_labels(scores, y, fname)
     if labels is not None and reduction == "mean":
         # the training call, every check of the general path below done in a few lines
         return _L.SoftmaxLogLikelihood.apply(scores, labels, reduction="mean")

@@ -227,11 +227,14 @@ def _non_finite_gradient(params: Sequence[Any]) -> bool:
     """
     for p in params:
         g = p.grad
-        if g is not None and not np.isfinite(np.add.reduce(g.data, axis=None)) and (
-            not np.isfinite(g.data).all()
-        ):
+        if g is not None and _non_finite_array(g.data):
             return True
     return False
+
+
+def _non_finite_array(a: np.ndarray) -> bool:
+    """Is any entry of ``a`` NaN or infinite? (see ``_non_finite_gradient``)"""
+    return not np.isfinite(np.add.reduce(a, axis=None)) and not np.isfinite(a).all()
 
 
 def _loss_value(loss: Tensor, where: str) -> float:
@@ -351,6 +354,7 @@ def fit(
     checkpoint_every: int = 1,
     keep_best: str | None = "val_accuracy",
     restore_best: bool = False,
+    compile: bool = False,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -405,6 +409,12 @@ def fit(
     restore_best : bool
         At the end, before the test split is evaluated, load the best epoch's weights back
         into the model (from ``best.ckpt`` on a resumed run).
+    compile : bool
+        Run each batch as a replay of the recorded training step (``glassnet.compile``):
+        the same numbers bit for bit, the same divergence checks, without per-op Python.
+        A batch of a new shape (the short last one), a change of mode or of a
+        hyper-parameter (a scheduler's lr) records the step again. ``profile`` then puts
+        the whole step under "step".
 
     Raises
     ------
@@ -466,6 +476,7 @@ def fit(
     n = X.shape[0]
     steps = (n + batch_size - 1) // batch_size
     x_rows, y_rows = RowGatherer(), RowGatherer()  # X.take, y.take into recycled memory
+    compiled = _compiled_step(model, loss, optimizer, regularizer, params) if compile else None
     for cb in callbacks:
         cb.on_train_begin(model, history)
     for epoch in range(start_epoch + 1, epochs + 1):
@@ -481,6 +492,21 @@ def fit(
             xb = x_rows.take(X, idx)
             yb = y_rows.take(y, idx)
             t1 = clock()
+            if compiled is not None:
+                try:
+                    batch_loss, scores = compiled(xb, yb)
+                except TrainingDivergedError as e:
+                    raise TrainingDivergedError(f"epoch {epoch}, step {step + 1}: {e}") from None
+                value = float(batch_loss.data)
+                t4 = clock()
+                _count_batch(prof, t0, t1, t1, t1, t4)
+                total_loss += value * idx.shape[0]
+                if classification:
+                    correct += int((predictions(scores) == yb).sum())
+                if bar is not None:
+                    _show_progress(bar, step, steps, batch_size, n, total_loss, correct,
+                                   classification)
+                continue
             scores = model(Tensor(xb))
             batch_loss = loss(scores, yb)
             if regularizer is not None:
@@ -501,18 +527,10 @@ def fit(
             total_loss += value * idx.shape[0]
             if classification:
                 correct += int((predictions(scores) == yb).sum())
-            prof["batches"] += t1 - t0
-            prof["forward"] += t2 - t1
-            prof["backward"] += t3 - t2
-            prof["step"] += t4 - t3
+            _count_batch(prof, t0, t1, t2, t3, t4)
             if bar is not None:
-                bar.update(1)
-                if step % 10 == 0 or step == steps - 1:
-                    seen = min((step + 1) * batch_size, n)
-                    live = {"loss": f"{total_loss / seen:.4f}"}
-                    if classification:
-                        live["acc"] = f"{correct / seen:.4f}"
-                    bar.set_postfix(live)
+                _show_progress(bar, step, steps, batch_size, n, total_loss, correct,
+                               classification)
         if bar is not None:
             bar.close()
         history.train_loss.append(total_loss / n)
@@ -573,6 +591,44 @@ def fit(
         if ckpt_path is not None:
             history.save(ckpt_path.parent / HISTORY_NAME)
     return history
+
+
+def _compiled_step(model: Any, loss: Callable[[Tensor, Any], Tensor], optimizer: Any,
+                   regularizer: Any, params: list[Any]) -> Any:
+    """``fit``'s step (forward, loss + penalty, zero_grad, backward, update) compiled, with
+    the divergence checks before every update."""
+    from glassnet.compiling import compile as compile_step
+
+    def step(xb: np.ndarray, yb: np.ndarray) -> tuple[Tensor, Tensor]:
+        scores = model(Tensor(xb))
+        batch_loss = loss(scores, yb)
+        if regularizer is not None:
+            batch_loss = batch_loss + regularizer(params)
+        optimizer.zero_grad()
+        batch_loss.backward()
+        optimizer.step()
+        return batch_loss, scores
+
+    return compile_step(step, check_finite=True)
+
+
+def _count_batch(prof: dict[str, float], t0: float, t1: float, t2: float, t3: float,
+                 t4: float) -> None:
+    prof["batches"] += t1 - t0
+    prof["forward"] += t2 - t1
+    prof["backward"] += t3 - t2
+    prof["step"] += t4 - t3
+
+
+def _show_progress(bar: Any, step: int, steps: int, batch_size: int, n: int,
+                   total_loss: float, correct: int, classification: bool) -> None:
+    bar.update(1)
+    if step % 10 == 0 or step == steps - 1:
+        seen = min((step + 1) * batch_size, n)
+        live = {"loss": f"{total_loss / seen:.4f}"}
+        if classification:
+            live["acc"] = f"{correct / seen:.4f}"
+        bar.set_postfix(live)
 
 
 def _save_run(

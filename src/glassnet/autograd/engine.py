@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet.autograd import function as _function
+from glassnet.autograd import tape as _tape
 from glassnet.autograd.grad_mode import _enabled
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,6 +75,11 @@ def run_backward(
     ``array_backward`` is set runs its formula directly on the arrays (no wrappers, no
     nodes); any other primitive gets them wrapped as Tensors, in ``no_grad`` mode.
     """
+    if _tape.active[0] is not None:  # glassnet.compile: note the loss, refuse a graph
+        if create_graph:
+            raise _tape.TraceError("glassnet.compile records backward passes without "
+                                   "create_graph only")
+        _tape.active[0].roots.append(root.data)
     capture: dict[int, Any] | None = None
     if inputs is not None:
         capture = {id(t): None for t in inputs}
@@ -166,6 +172,7 @@ def _backward_arrays(
     capturing = capture is not None
     pop, get = grads.pop, grads.get
     push, take = heapq.heappush, heapq.heappop
+    tape = _tape.active[0]  # glassnet.compile records this pass (see autograd.tape)
     # ``nxt``: a node that could go on the heap but is the only one waiting (a chain), so
     # it is simply the next one; a second waiting node sends it to the heap after all.
     nxt: Tensor | None = take(heap)[1]
@@ -186,7 +193,10 @@ def _backward_arrays(
             _accumulate_leaf(t, g, handed)
         if batch and not (fn.batchable and fn.array_backward):
             raise _Unbatchable
-        if fn.array_backward:
+        if tape is not None:
+            in_grads = tape.backward(fn, g)
+            fn.inputs = fn_inputs
+        elif fn.array_backward:
             fn.inputs = fn.arrays
             in_grads = fn.backward(g)
             fn.inputs = fn_inputs
@@ -201,7 +211,8 @@ def _backward_arrays(
                     if ig.shape != batch + inp.data.shape:
                         ig = _sum_to_batched(ig, batch, inp.data.shape)
                 elif ig.shape != inp.data.shape:
-                    ig = sum_to_shape(ig, inp.data.shape)
+                    ig = (sum_to_shape(ig, inp.data.shape) if tape is None
+                          else tape.call(sum_to_shape, ig, inp.data.shape))
                 key = id(inp)
                 if capturing and key in capture:  # type: ignore[operator]
                     prior = capture[key]  # type: ignore[index]
@@ -222,7 +233,7 @@ def _backward_arrays(
                                 nxt = None
                             push(heap, (-node.seq, inp))
                     else:
-                        grads[key] = prior + ig
+                        grads[key] = prior + ig if tape is None else tape.call(np.add, prior, ig)
         if not retain_graph:  # fn.release(), inlined
             if fn._has_dict:
                 fn.__dict__.clear()
@@ -331,6 +342,10 @@ def _accumulate_leaf(t: Tensor, g: Any, handed: set[int]) -> None:
             g = g.astype(t.data.dtype)
         t.grad = g if t.grad is None else t.grad + g
         return
+    tape = _tape.active[0]
+    if tape is not None:  # glassnet.compile: the same steps, recorded
+        _accumulate_leaf_recorded(tape, t, g, handed)
+        return
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     if t.grad is not None:
@@ -338,5 +353,23 @@ def _accumulate_leaf(t: Tensor, g: Any, handed: set[int]) -> None:
         return
     if g.base is not None or not g.flags.writeable or id(g) in handed:
         g = np.array(g)
+    handed.add(id(g))
+    t.grad = _wrap(g)
+
+
+def _accumulate_leaf_recorded(tape: Any, t: Tensor, g: Any, handed: set[int]) -> None:
+    """``_accumulate_leaf`` for arrays while a ``glassnet.compile`` tape records."""
+    if g.dtype != t.data.dtype:
+        g = tape.call(np.ndarray.astype, g, t.data.dtype)
+    if t.grad is not None:
+        if not tape.knows(t.grad.data):
+            raise _tape.TraceError(
+                "glassnet.compile: the step adds to a gradient left from before it (call "
+                "optimizer.zero_grad() in the step, before backward, with set_to_none=True)"
+            )
+        t.grad = _wrap(tape.call(np.add, t.grad.data, g))
+        return
+    if g.base is not None or not g.flags.writeable or id(g) in handed:
+        g = tape.call(np.array, g)
     handed.add(id(g))
     t.grad = _wrap(g)

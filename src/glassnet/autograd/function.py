@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from glassnet.autograd.grad_mode import _enabled
+from glassnet.autograd.tape import active as _tape
 
 if TYPE_CHECKING:  # pragma: no cover
     from glassnet.tensor import Tensor
@@ -109,6 +110,8 @@ class Function:
                 raise
             raise TypeError(f"{cls.__name__}: {bad}, not numeric data") from e
         result = _record(fn, cls, out, args, arrays, needs, True in needs)
+        if _tape[0] is not None:  # glassnet.compile is recording this step
+            _tape[0].forward(fn, arrays, kwargs, result.data)
         if kwargs and result._ctx is fn:  # the keyword arguments, for glassnet.trace's
             fn.kwargs = kwargs  # re-run of this node's forward
         return result
@@ -183,6 +186,8 @@ def unary(cls: type[Function], a: Any) -> Tensor:
         return _failed(cls, (a,))
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    if _tape[0] is not None:  # glassnet.compile is recording this step
+        _tape[0].forward(fn, (x,), None, out)
     result = object.__new__(Tensor)
     result.data = out
     result.grad = None
@@ -234,6 +239,8 @@ def binary(cls: type[Function], a: Any, b: Any) -> Tensor:
         return _failed(cls, (a, b))
     if type(out) is not np.ndarray:
         out = np.asarray(out)
+    if _tape[0] is not None:  # glassnet.compile is recording this step
+        _tape[0].forward(fn, (x, y), None, out)
     result = object.__new__(T)
     result.data = out
     result.grad = None

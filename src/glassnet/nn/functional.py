@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.autograd.tape import effect
 from glassnet.functional import (
     leaky_relu,
     log_softmax,
@@ -100,9 +101,9 @@ def batch_norm(
     use_batch = training or running_mean is None or running_var is None
     if not use_batch:
         cshape = (C,) + tail
-        inv = 1.0 / np.sqrt(running_var + eps)
-        scale = inv.astype(x.dtype, copy=False).reshape(cshape)
-        shift = (-running_mean * inv).astype(x.dtype, copy=False).reshape(cshape)
+        # array work on the running statistics: one instruction of a compiled step
+        scale, shift = effect(_eval_affine, running_mean, running_var, eps, x.dtype, cshape,
+                              multi=True)
         if weight is not None:
             w = weight.reshape(cshape)
             out = x * (w * scale) + w * shift
@@ -115,14 +116,40 @@ def batch_norm(
             f"batch_norm in training needs more than 1 value per channel, got input of "
             f"shape {x.shape}"
         )
-    data = x.data
-    mean = data.mean(axis=axes)
-    d = data - mean.reshape((C,) + tail)
-    var = (d * d).mean(axis=axes)
     if training and running_mean is not None and running_var is not None:
+        if momentum is None and num_batches_tracked is None:
+            raise ValueError("batch_norm: momentum=None needs num_batches_tracked")
+    else:
+        running_mean = running_var = num_batches_tracked = None
+    # array work outside the primitive (statistics, running updates): one instruction of
+    # a compiled step, which a replay repeats
+    mean, var = effect(_batch_statistics, x.data, axes, (C,) + tail, running_mean,
+                       running_var, momentum, num_batches_tracked, multi=True)
+    return BatchNormFn.apply(x, weight, bias, eps=eps, mean=mean, var=var)
+
+
+def _eval_affine(running_mean: np.ndarray, running_var: np.ndarray, eps: float, dtype: Any,
+                 cshape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(scale, shift) of evaluation-mode batch norm: 1 / sqrt(var + eps), -mean * scale."""
+    inv = 1.0 / np.sqrt(running_var + eps)
+    scale = inv.astype(dtype, copy=False).reshape(cshape)
+    shift = (-running_mean * inv).astype(dtype, copy=False).reshape(cshape)
+    return scale, shift
+
+
+def _batch_statistics(
+    data: np.ndarray, axes: tuple[int, ...], cshape: tuple[int, ...],
+    running_mean: np.ndarray | None, running_var: np.ndarray | None,
+    momentum: float | None, num_batches_tracked: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The batch mean and biased variance per channel; given running statistics, update
+    them in place (with the unbiased variance; see ``batch_norm``)."""
+    mean = data.mean(axis=axes)
+    d = data - mean.reshape(cshape)
+    var = (d * d).mean(axis=axes)
+    if running_mean is not None and running_var is not None:
+        m = data.size // cshape[0]
         if momentum is None:
-            if num_batches_tracked is None:
-                raise ValueError("batch_norm: momentum=None needs num_batches_tracked")
             num_batches_tracked += 1
             factor = 1.0 / float(num_batches_tracked)
         else:
@@ -133,7 +160,7 @@ def batch_norm(
         running_mean += factor * mean
         running_var *= 1.0 - factor
         running_var += factor * var * (m / (m - 1))
-    return BatchNormFn.apply(x, weight, bias, eps=eps, mean=mean, var=var)
+    return mean, var
 
 
 def _check_p(p: float, name: str, allow_one: bool) -> float:
@@ -149,6 +176,12 @@ def _check_p(p: float, name: str, allow_one: bool) -> float:
 def dropout_mask(shape: tuple[int, ...], p: float, generator: Any = None) -> np.ndarray:
     """A boolean keep-mask: each entry True with probability 1 - p, independently."""
     p = _check_p(p, "dropout_mask", allow_one=False)
+    # a draw a compiled step repeats, from the generator the argument names at that time
+    return effect(_draw_keep, tuple(shape), p, generator)
+
+
+def _draw_keep(shape: tuple[int, ...], p: float, generator: Any) -> np.ndarray:
+    """Each entry True with probability 1 - p, from ``get_generator(generator)``."""
     return get_generator(generator).random(shape) >= p
 
 
@@ -174,8 +207,12 @@ def dropout(
         return x
     if mask is None:
         mask = dropout_mask(x.shape, p, generator)
-    scale = np.asarray(mask, dtype=x.dtype) * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-    return x * scale
+    return x * effect(_keep_scale, mask, p, x.dtype)
+
+
+def _keep_scale(mask: np.ndarray, p: float, dtype: Any) -> np.ndarray:
+    """keep / (1 - p) in ``dtype``: the factor inverted dropout multiplies by."""
+    return np.asarray(mask, dtype=dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
 
 
 def stochastic_depth(
@@ -203,8 +240,7 @@ def stochastic_depth(
         return x
     if mask is None:
         shape = (x.shape[0],) + (1,) * (x.ndim - 1) if mode == "row" else (1,) * x.ndim
-        mask = get_generator(generator).random(shape) >= p
-    keep = np.asarray(mask, dtype=x.dtype)
+        mask = effect(_draw_keep, shape, p, generator)
     if p < 1.0:
-        keep = keep * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-    return x * keep
+        return x * effect(_keep_scale, mask, p, x.dtype)
+    return x * effect(np.asarray, mask, x.dtype)

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from glassnet.autograd.tape import active as _tape
 from glassnet.nn.parameter import Parameter
 from glassnet.tensor import Tensor
 
@@ -119,6 +120,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _tape[0] is not None:  # glassnet.compile watches this module's structure
+            _tape[0].modules.append(self)
         return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ attributes

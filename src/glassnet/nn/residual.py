@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.nn.functional import _check_p, stochastic_depth
+from glassnet.autograd.tape import effect, forbid_recording
+from glassnet.nn.functional import _check_p, _draw_keep, stochastic_depth
 from glassnet.nn.module import Module
-from glassnet.random import get_generator
 from glassnet.tensor import Tensor
 
 __all__ = ["Residual"]
@@ -59,7 +59,10 @@ class Residual(Module):
             self.last_mask = None
             return x + self.branch(x)
         shape = (x.shape[0],) + (1,) * (x.ndim - 1) if self.mode == "row" else (1,) * x.ndim
-        mask = get_generator(self.generator).random(shape) >= self.p_drop
+        if self.mode == "batch":  # which program runs depends on the draw
+            forbid_recording("Residual with stochastic depth in mode 'batch' skips its "
+                             "branch at random; use mode='row'")
+        mask = effect(_draw_keep, shape, self.p_drop, self.generator)
         self.last_mask = mask
         if self.mode == "batch" and not mask.any():
             return x

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from glassnet.autograd.grad_mode import enable_grad, no_grad
+from glassnet.autograd.tape import effect
 from glassnet.tensor import Tensor
 
 __all__ = ["Constraint", "Optimizer"]
@@ -283,8 +284,20 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        grads = [None if p.grad is None else getattr(p.grad, "data", p.grad)
+                 for group in self.param_groups for p in group["params"]]
+        # one instruction of a step that glassnet.compile records (autograd.tape)
+        effect(self._step_arrays, *grads)
+        return loss
+
+    def _step_arrays(self, *grads: Any) -> None:
+        """``step`` given the gradient arrays of all parameters (every group, in order;
+        None for a parameter without one): the updates, the flush and the constraints."""
+        k = 0
         for gi, group in enumerate(self.param_groups):
-            items = self._collect(group, gi)
+            n = len(group["params"])
+            items = self._collect(group, gi, grads[k : k + n])
+            k += n
             if items:
                 self._update_group(group, items)
         self._steps_taken += 1
@@ -295,7 +308,6 @@ class Optimizer:
             with no_grad():
                 for c in self.constraints:
                     c.apply(params)
-        return loss
 
     def _update_group(
         self, group: dict[str, Any], items: list[tuple[Tensor, np.ndarray, np.ndarray]]
@@ -314,15 +326,15 @@ class Optimizer:
 
     @staticmethod
     def _collect(
-        group: dict[str, Any], gi: int
+        group: dict[str, Any], gi: int, grads: Sequence[Any]
     ) -> list[tuple[Tensor, np.ndarray, np.ndarray]]:
-        """The group's parameters that have a gradient, with their arrays (shape-checked)."""
+        """The group's parameters that have a gradient (``grads``, one per parameter),
+        with their arrays (shape-checked)."""
         items = []
-        for i, p in enumerate(group["params"]):
-            g = p.grad
+        for i, (p, g) in enumerate(zip(group["params"], grads)):
             if g is None:
                 continue
-            gd = g.data if isinstance(g, Tensor) else np.asarray(g)
+            gd = np.asarray(g)
             pd = p.data
             if gd.shape != pd.shape:
                 raise ValueError(
