@@ -416,3 +416,17 @@ def test_refuses_create_graph(data):
 
     with pytest.raises(TraceError, match="create_graph"):
         gn.compile(step)(X[:8])
+
+
+def test_cli_train_compile_equals_eager(tmp_path, capsys):
+    from glassnet.cli import main
+
+    common = ["train", "--dataset", "moons", "--dropout", "0.3", "--hidden", "16", "--quiet",
+              "--seed", "4", "--epochs", "3"]
+    assert main([*common, "--out", str(tmp_path / "eager")]) == 0
+    assert main([*common, "--out", str(tmp_path / "compiled"), "--compile"]) == 0
+    capsys.readouterr()
+    a, b = gn.load(tmp_path / "eager" / "last.ckpt"), gn.load(tmp_path / "compiled" / "last.ckpt")
+    assert a.state_dict.keys() == b.state_dict.keys()
+    for k, v in a.state_dict.items():
+        assert np.array_equal(v, b.state_dict[k]), k

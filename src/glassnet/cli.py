@@ -141,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", default=None, help="output folder (default: runs/DATASET-MODEL)")
     tr.add_argument("--resume", action="store_true", help="continue from --out/last.ckpt")
     tr.add_argument("--profile", action="store_true", help="print where the time goes")
+    tr.add_argument("--compile", action="store_true",
+                    help="replay a recorded training step (glassnet.compile; same numbers)")
     tr.add_argument("--quiet", action="store_true", help="print only the final result")
     tr.set_defaults(func=cmd_train)
 
@@ -276,7 +278,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         # a regression "epoch" is one full-batch step: checkpoint every 1% of the run
         checkpoint_every=max(1, epochs // 100) if regression else 1,
         callbacks=callbacks, keep_best=None if regression else "val_accuracy",
-        restore_best=not regression,
+        restore_best=not regression, compile=args.compile,
     )
     t_plot = time.perf_counter()
     plot = P.plot_history(history, out / "history.png", f"{args.model} on {args.dataset}")
