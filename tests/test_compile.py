@@ -99,13 +99,13 @@ def assert_bitwise(a: list[np.ndarray], b: list[np.ndarray]) -> None:
         assert np.array_equal(u, v), f"entry {k} differs by up to {np.abs(u - v).max()}"
 
 
-def eager_and_compiled(model, extra, opt, X, y, **kw):
+def eager_and_compiled(model, extra, opt, X, y, kernels="numpy", **kw):
     out = []
     for compiled in (False, True):
         net, optimizer, reg = build(model, extra, opt)
         step = make_step(net, optimizer, reg)
         if compiled:
-            step = gn.compile(step)
+            step = gn.compile(step, kernels=kernels)
         losses = run(step, X, y, **kw)
         out.append((net, optimizer, step, losses))
     return out
@@ -132,6 +132,42 @@ def test_compiled_step_equals_eager_bitwise(data, model, extra, opt):
     # the first full batch and the short last one are traced, everything else replayed
     assert step.traces == 2
     assert step.replays == EPOCHS * 5 - 2
+
+
+# The fused numba kernels do the NumPy code's float operations in the same order, with
+# fastmath off: measured equal bit for bit (0 ulp) in every case below, which is what is
+# asserted. Only the SGD-momentum and Adam/AdamW updates have kernels; the layers' kernels
+# (bias + ReLU, the ReLU mask, the softmax-loss gradient) run in the MLP cases.
+NUMBA_CASES = [(m, e, o) for m in MODELS for e in ("plain", "dropout", "batch-norm", "l2")
+               for o in ("sgd-momentum", "adam", "adamw")
+               if not (m == "linear" and e in ("dropout", "batch-norm"))]
+
+
+@pytest.mark.parametrize(("model", "extra", "opt"), NUMBA_CASES)
+def test_numba_kernels_equal_eager(data, model, extra, opt):
+    pytest.importorskip("numba")
+    X, y = data
+    (net_e, _, _, loss_e), (net_c, _, step, loss_c) = eager_and_compiled(
+        model, extra, opt, X, y, kernels="numba", epochs=2)
+    kinds = {type(f).__name__ for rec in step._recordings.values() for f, _, _ in rec.program}
+    assert "_KernelStep" in kinds and "_SoftmaxMeanBackward" in kinds
+    if model != "linear" and extra != "batch-norm":  # (batch norm sits between the two)
+        assert {"_LinearReluForward", "_LinearReluBackward"} <= kinds
+    assert_bitwise(state(net_e), state(net_c))
+    assert_bitwise(loss_e, loss_c)
+
+
+def test_kernels_option(monkeypatch):
+    from glassnet.ops import kernels
+
+    with pytest.raises(ValueError, match="kernels must be"):
+        gn.compile(lambda: None, kernels="fast")
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    assert gn.compile(lambda: None, kernels="auto").kernels is None  # the NumPy fallback
+    monkeypatch.setitem(__import__("sys").modules, "numba", None)  # numba not installed
+    monkeypatch.setattr(kernels, "_loaded", {})
+    with pytest.raises(ImportError, match=r"glassnet\[fast\]"):
+        gn.compile(lambda: None, kernels="numba")
 
 
 def test_dropout_draws_follow_the_default_generator(data):

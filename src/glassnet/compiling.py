@@ -48,7 +48,8 @@ import numpy as np
 from glassnet.autograd import tape as _tape
 from glassnet.autograd.engine import _wrap
 from glassnet.autograd.grad_mode import _enabled
-from glassnet.autograd.tape import Tape, TraceError
+from glassnet.autograd.tape import Tape, TraceError, _BackwardCall
+from glassnet.ops import kernels as _kernels
 from glassnet.tensor import Tensor
 
 __all__ = ["CompiledStep", "TraceError", "compile"]
@@ -59,6 +60,7 @@ def compile(
     *,
     check_finite: bool = False,
     max_recordings: int = 8,
+    kernels: str = "numpy",
 ) -> CompiledStep:
     """Trace ``step_fn`` once per batch shape and replay its array program afterwards.
 
@@ -75,6 +77,12 @@ def compile(
         weights are those before the step, as in ``fit``'s eager loop).
     max_recordings : int
         How many recordings (batch shapes, modes, hyper-parameters) are kept.
+    kernels : {"numpy", "numba", "auto"}
+        "numpy": replay the recorded NumPy calls (the eager step's numbers, bit for bit).
+        "numba": replace the hot passes with the fused kernels of ``glassnet.ops.kernels``
+        (bias + ReLU, ReLU's backward mask, the softmax-loss gradient, the SGD-momentum
+        and Adam updates; the extra ``fast``), which do the same float operations in
+        one pass. "auto": numba when it is installed, else numpy.
 
     Returns
     -------
@@ -106,7 +114,13 @@ def compile(
         max_recordings < 1
     ):
         raise ValueError(f"compile: max_recordings must be a positive int, got {max_recordings!r}")
-    return CompiledStep(step_fn, check_finite=bool(check_finite), max_recordings=max_recordings)
+    if kernels not in ("numpy", "numba", "auto"):
+        raise ValueError(f"compile: kernels must be 'numpy', 'numba' or 'auto', got {kernels!r}")
+    if kernels == "auto":
+        kernels = "numba" if _kernels.available() else "numpy"
+    kern = _kernels.load() if kernels == "numba" else None  # numba is imported here
+    return CompiledStep(step_fn, check_finite=bool(check_finite),
+                        max_recordings=max_recordings, kernels=kern)
 
 
 class _Recording:
@@ -115,9 +129,10 @@ class _Recording:
 
     __slots__ = ("program", "env", "inputs", "outputs")
 
-    def __init__(self, tape: Tape, outputs: Any) -> None:
+    def __init__(self, tape: Tape, outputs: Any, kernels: Any) -> None:
         # an output slot of -1 (a None result: an update) is not stored
-        self.program = [(f, ins, None if out == -1 else out) for f, ins, out in tape.program]
+        self.program = [(f if kernels is None else _fused(f, kernels), ins,
+                         None if out == -1 else out) for f, ins, out in tape.program]
         self.env = tape.env
         self.inputs = tuple(tape.inputs)
         self.outputs = outputs
@@ -156,8 +171,9 @@ class CompiledStep:
     """
 
     def __init__(self, step_fn: Callable[..., Any], *, check_finite: bool,
-                 max_recordings: int) -> None:
+                 max_recordings: int, kernels: Any = None) -> None:
         self.step_fn = step_fn
+        self.kernels = kernels
         self.check_finite = check_finite
         self.max_recordings = max_recordings
         self.traces = 0
@@ -213,7 +229,7 @@ class CompiledStep:
                 )
         outputs = _template(result, tape)
         self._watch(tape)
-        rec = _Recording(tape, outputs)
+        rec = _Recording(tape, outputs, self.kernels)
         self._recordings[self._key(arrays)] = rec
         while len(self._recordings) > self.max_recordings:
             self._recordings.popitem(last=False)
@@ -362,3 +378,106 @@ class _FiniteCheck:
             for g in values[self.n_losses :]:
                 if g is not None and _non_finite_array(g):
                     raise TrainingDivergedError("a gradient is NaN or infinite")
+
+
+# ------------------------------------------------------------------------------ fusion
+
+
+def _fused(f: Callable[..., Any], kern: Any) -> Callable[..., Any]:
+    """The instruction ``f`` with its hot passes in fused kernels, where one applies."""
+    from glassnet.ops.losses import SoftmaxLogLikelihood
+    from glassnet.ops.nn import LinearReluFn
+    from glassnet.optim.optimizer import Optimizer
+
+    owner = getattr(f, "__self__", None)
+    if type(owner) is LinearReluFn and f.__name__ == "forward":
+        return _LinearReluForward(kern)
+    if isinstance(f, _BackwardCall) and f.arrays_ok:
+        if type(f.fn) is LinearReluFn:
+            return _LinearReluBackward(f, kern)
+        if type(f.fn) is SoftmaxLogLikelihood:
+            return _SoftmaxMeanBackward(f, kern)
+    if isinstance(owner, Optimizer) and f.__name__ == "_step_arrays":
+        return _KernelStep(owner, kern)
+    return f
+
+
+def _float_matrix(*arrays: Any) -> bool:
+    return all(type(a) is np.ndarray and a.ndim == 2 and a.dtype.kind == "f"
+               and a.flags.c_contiguous for a in arrays)
+
+
+class _LinearReluForward:
+    """``LinearReluFn.forward``: the product, then bias + ReLU in one pass."""
+
+    __slots__ = ("kern",)
+
+    def __init__(self, kern: Any) -> None:
+        self.kern = kern
+
+    def __call__(self, x: Any, W: Any, b: Any) -> np.ndarray:
+        out = x @ W.T
+        if b is None or not _float_matrix(out) or b.dtype != out.dtype:
+            if b is not None:
+                out += b
+            return np.maximum(out, 0, out=out)
+        self.kern.bias_relu(out, b)
+        return out
+
+
+class _LinearReluBackward:
+    """``LinearReluFn.backward`` on arrays: the mask product in one pass, then LinearFn's."""
+
+    __slots__ = ("call", "kern")
+
+    def __init__(self, call: _BackwardCall, kern: Any) -> None:
+        self.call, self.kern = call, kern
+
+    def __call__(self, g: Any, out: Any, *arrays: Any) -> tuple[Any, ...]:
+        from glassnet.ops.nn import LinearFn
+
+        fn = self.call.fn
+        if not (_float_matrix(g, out) and g.dtype == out.dtype):
+            return self.call(g, out, *arrays)
+        fn._out = out
+        fn.arrays = fn.inputs = arrays
+        d = np.empty_like(g)
+        self.kern.relu_backward(g, out, d)
+        return tuple(LinearFn.backward(fn, d))
+
+
+class _SoftmaxMeanBackward:
+    """``SoftmaxLogLikelihood.backward`` for the mean: e * (w / total) - w at the labels."""
+
+    __slots__ = ("call", "kern")
+
+    def __init__(self, call: _BackwardCall, kern: Any) -> None:
+        self.call, self.kern = call, kern
+
+    def __call__(self, g: Any, out: Any, *arrays: Any) -> tuple[Any, ...]:
+        fn = self.call.fn
+        e = getattr(fn, "e", None)
+        if fn.reduction != "mean" or e is None or not _float_matrix(e) or np.ndim(g):
+            return self.call(g, out, *arrays)
+        w = g / e.shape[0]  # _weight's dout / N, as a 0-d array of e's dtype
+        d = np.empty_like(e)
+        self.kern.softmax_mean_grad(e, fn.total, fn.y, e.dtype.type(w), d)
+        return d, None
+
+
+class _KernelStep:
+    """An optimizer's update with the fused kernels lent to it (SGD momentum, Adam)."""
+
+    __slots__ = ("opt", "kern", "__self__")
+
+    def __init__(self, opt: Any, kern: Any) -> None:
+        self.opt = self.__self__ = opt  # ``__self__``: still recognised as its update
+        self.kern = kern
+
+    def __call__(self, *grads: Any) -> None:
+        opt = self.opt
+        opt._kernels = self.kern
+        try:
+            opt._step_arrays(*grads)
+        finally:
+            opt._kernels = None

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.ops.kernels import flat
 from glassnet.optim.optimizer import (
     Constraint,
     Optimizer,
@@ -182,6 +183,19 @@ class Adam(Optimizer):
             if amsgrad and "max_exp_avg_sq" not in st:
                 st["max_exp_avg_sq"] = np.zeros_like(pd)
             st["step"] += 1
+            views = (None if self._kernels is None or amsgrad or maximize
+                     else flat(pd, gd, st["exp_avg"], st["exp_avg_sq"]))
+            if views is not None:  # adam_update's steps fused into one pass (numba)
+                t = pd.dtype.type
+                w1 = 1.0 - beta1
+                step = st["step"]
+                self._kernels.adam(
+                    *views, t(1.0 - lr * wd if decoupled and wd != 0 else 1.0),
+                    t(0.0 if decoupled else wd), t(w1 if abs(w1) < 0.5 else 1.0 - w1),
+                    abs(w1) < 0.5, t(beta2), t(1.0 - beta2), t((1 - beta2**step) ** 0.5),
+                    t(eps), t(-(lr / (1 - beta1**step))),
+                )
+                continue
             blocks = self._blocks(
                 pd, gd, st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")
             )

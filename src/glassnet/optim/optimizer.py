@@ -136,6 +136,8 @@ class Optimizer:
     _block_bytes: int = 1 << 18
     #: subnormal state entries are set to zero every this many steps (0: never; see Notes)
     _flush_every: int = 16
+    #: fused kernels (``glassnet.ops.kernels``) lent by a compiled step while it updates
+    _kernels: Any = None
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.ops.kernels import flat
 from glassnet.optim.optimizer import (
     Constraint,
     Optimizer,
@@ -196,6 +197,11 @@ class SGD(Optimizer):
             if plain_momentum:
                 # sgd_update's steps for momentum alone (b <- m b + g; p <- p - lr b),
                 # written out for the common case; the tests hold it to sgd_update.
+                views = None if self._kernels is None else flat(pd, gd, buf)
+                if views is not None:  # the same steps fused into one pass (numba)
+                    t = pd.dtype.type
+                    self._kernels.sgd_momentum(*views, t(-lr), t(momentum))
+                    continue
                 for bp, bg, bb in self._blocks(pd, gd, buf):
                     tmp = self._scratch(bp)[0]
                     bb *= momentum
