@@ -39,7 +39,7 @@ MODEL_TITLES = {
     "mlp512": "MLP 784-512-256-10",
 }
 
-CONTENDERS = ("glassnet", "torch", "jax", "numpy", "sklearn")
+CONTENDERS = ("glassnet", "compiled", "torch", "jax", "numpy", "sklearn")
 
 
 class Data:
@@ -242,6 +242,69 @@ class GlassnetContender(Contender):
             "jacobian": lambda: gn.jacobian(softmax, SOFTMAX_AT),
         }
         return {k: {"glassnet": call_seconds(fn, budget, min_calls)} for k, fn in calls.items()}
+
+
+class CompiledContender(GlassnetContender):
+    """glassnet's training loop with the step compiled (``glassnet.compile``, the fused
+    numba kernels when numba is installed): the same batches and steps as the glassnet
+    contender, each batch a replay of the recorded step (a new model per epoch, so every
+    epoch includes its two traces, the full batch and the short last one). The accuracy
+    runs go through ``training.fit(..., compile=True)``."""
+
+    name = "compiled"
+    per_op = Contender.per_op  # the same engine as the glassnet contender: not repeated
+    derivatives = Contender.derivatives
+
+    def __init__(self, data: Data, threads: int) -> None:
+        super().__init__(data, threads)
+        from glassnet.ops import kernels
+
+        self.kernels = "numba" if kernels.available() else "numpy"
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "kernels": self.kernels}
+
+    def _train(self, net: Any, opt: Any, X: np.ndarray, y: np.ndarray, batch_size: int,
+               rng: np.random.Generator) -> float:
+        gn = self.gn
+        loss_fn, Tensor = gn.losses.softmax_log_likelihood, gn.Tensor
+
+        def train_step(xb: np.ndarray, yb: np.ndarray) -> Any:
+            loss = loss_fn(net(Tensor(xb)), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        step = gn.compile(train_step, kernels=self.kernels)
+        total = 0.0
+        for xb, yb in gn.data.batches(X, y, batch_size, shuffle=True, rng=rng):
+            total += step(xb, yb).item() * yb.shape[0]
+        return total / X.shape[0]
+
+    def epoch(self, model: str, batch_size: int, seed: int, limit: int | None = None) -> dict:
+        gn = self.gn
+        X, y = self._subset(limit)
+        net = self.build(model)
+        opt = gn.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        gc.collect()
+        start = time.perf_counter()
+        loss = self._train(net, opt, X, y, batch_size, np.random.default_rng(seed))
+        return {"seconds": time.perf_counter() - start, "loss": loss}
+
+    def accuracy(self, model: str, epochs: int, batch_size: int, seed: int) -> dict:
+        gn = self.gn
+        net = self.build(model)
+        opt = gn.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        start = time.perf_counter()
+        history = gn.training.fit(
+            net, gn.losses.softmax_log_likelihood, opt, (self.data.X, self.data.y),
+            epochs=epochs, batch_size=batch_size, verbose=0, rng=seed, compile=True,
+        )
+        seconds = time.perf_counter() - start
+        result = gn.training.evaluate(net, None, self.data.X_test, self.data.y_test)
+        return {"accuracy": result["accuracy"], "loss": history.train_loss[-1],
+                "seconds": seconds}
 
 
 # ----------------------------------------------------------------------------- PyTorch
@@ -622,6 +685,7 @@ class SklearnContender(Contender):
 
 FACTORIES: dict[str, type[Contender]] = {
     "glassnet": GlassnetContender,
+    "compiled": CompiledContender,
     "torch": TorchContender,
     "jax": JaxContender,
     "numpy": NumpyContender,

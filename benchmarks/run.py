@@ -38,6 +38,7 @@ SECTIONS = ("epoch", "large_batch", "accuracy", "per_op", "derivatives", "import
 ALIASES = {"ops": "per_op", "hessian": "derivatives", "batch1024": "large_batch", "mem": "memory"}
 PEER_TITLES = {
     "glassnet": "glassnet",
+    "compiled": "glassnet compiled",
     "torch": "PyTorch",
     "jax": "JAX jit step",
     "numpy": "NumPy by hand",
@@ -45,6 +46,7 @@ PEER_TITLES = {
 }
 INSTALL_HINTS = {  # contender: (module, library, how to install it)
     "glassnet": ("glassnet", "glassnet", "pip install -e ."),
+    "compiled": ("glassnet", "glassnet", "pip install -e ."),
     "torch": ("torch", "PyTorch", "pip install torch==2.13.0"),
     "jax": ("jax", "JAX", 'pip install "jax[cpu]"'),
     "numpy": ("numpy", "NumPy", "pip install numpy"),
@@ -670,6 +672,7 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
            meta: dict[str, Any], noise: dict[str, list[float]], retried: dict[str, int],
            errors: list[str]) -> str:
     contenders = args.contender_list
+    targets13: list[str] = []
     peers = [c for c in contenders if c != "glassnet"]
     has_g = "glassnet" in contenders
     out: list[str] = ["# glassnet benchmarks", ""]
@@ -939,16 +942,65 @@ def report(args: argparse.Namespace, results: dict, imports: dict, memory: dict,
                        f"{verdict(ok)}"
                        + (f" ({g:.1f} MB vs {tm:.1f} MB)" if ok is not None else ""))
 
+    compiled_section(out, results, contenders, targets13)
     out += ["## Targets (issue 5)", ""]
     if args.quick:
         out += ["(quick run: indicative only; judge the targets on a full run)", ""]
     out += [f"- {t}" for t in targets] or ["- nothing measured"]
     out.append("")
+    if targets13:
+        out += ["## Targets (issue 13: the compiled step)", ""]
+        if args.quick:
+            out += ["(quick run: indicative only; judge the targets on a full run)", ""]
+        out += [f"- {t}" for t in targets13]
+        out.append("")
     if errors:
         out += ["## Failures", "", "```"]
         out += [e.rstrip() for e in errors]
         out += ["```", ""]
     return "\n".join(out)
+
+
+# The targets of issue 13 (the compiled step).
+TARGET_COMPILED_VS_JAX = 0.9
+TARGET_COMPILED_VS_NUMPY = 0.8
+
+
+def compiled_section(out: list[str], results: dict, contenders: list[str],
+                     targets: list[str]) -> None:
+    """The compiled step against the others, epoch by epoch, and issue 13's targets."""
+    if "compiled" not in contenders:
+        return
+    cases = [("epoch", m, BATCH) for m in MODELS if results.get("epoch", {}).get(m)]
+    cases += [("large_batch", "mlp256", LARGE_BATCH)] if results.get("large_batch") else []
+    if not cases:
+        return
+    others = [c for c in ("glassnet", "torch", "jax", "numpy") if c in contenders]
+    out += ["## The compiled step (glassnet.compile)", "",
+            "The same epochs as above; the compiled contender replays the recorded step "
+            "(its first batch and its short last batch are traced, eagerly, in every epoch). "
+            "Ratios: compiled median / the other's median (< 1: the compiled step is faster).",
+            ""]
+    header = ["model", "batch", "compiled (s)"] + [f"compiled / {PEER_TITLES[c]}" for c in others]
+    rows = []
+    for section, model, batch in cases:
+        data = results[section][model]
+        c = med(data.get("compiled"))
+        rows.append([MODEL_TITLES[model], str(batch), cell(data.get("compiled"), ".3f")]
+                    + [ratio(c, med(data.get(o))) for o in others])
+        for peer, limit, name in (("jax", TARGET_COMPILED_VS_JAX, "JAX jit-step"),
+                                  ("numpy", TARGET_COMPILED_VS_NUMPY, "hand-written NumPy")):
+            if section == "large_batch" and peer == "numpy":
+                continue
+            limit = 1.0 if section == "large_batch" else limit
+            p = med(data.get(peer))
+            ok = None if c is None or p is None else c <= limit * p
+            detail = (f"compiled {c:.3f} s vs {p:.3f} s, {c / p:.2f}x" if ok is not None
+                      else f"{PEER_TITLES[peer]} not measured")
+            targets.append(f"target {MODEL_TITLES[model]} batch {batch} compiled epoch <= "
+                           f"{limit:g} x {name} epoch: {verdict(ok)} ({detail})")
+    out.extend(table(header, rows))
+    out.append("")
 
 
 def load_average() -> str:

@@ -164,7 +164,9 @@ def test_kernels_option(monkeypatch):
         gn.compile(lambda: None, kernels="fast")
     monkeypatch.setattr(kernels, "available", lambda: False)
     assert gn.compile(lambda: None, kernels="auto").kernels is None  # the NumPy fallback
-    monkeypatch.setitem(__import__("sys").modules, "numba", None)  # numba not installed
+    modules = __import__("sys").modules
+    monkeypatch.setitem(modules, "numba", None)  # numba not installed
+    monkeypatch.setitem(modules, "glassnet.ops._numba_kernels", None)
     monkeypatch.setattr(kernels, "_loaded", {})
     with pytest.raises(ImportError, match=r"glassnet\[fast\]"):
         gn.compile(lambda: None, kernels="numba")

@@ -461,7 +461,7 @@ class _SoftmaxMeanBackward:
             return self.call(g, out, *arrays)
         w = g / e.shape[0]  # _weight's dout / N, as a 0-d array of e's dtype
         d = np.empty_like(e)
-        self.kern.softmax_mean_grad(e, fn.total, fn.y, e.dtype.type(w), d)
+        self.kern.softmax_mean_grad(e, fn.total.reshape(-1), fn.y, e.dtype.type(w), d)
         return d, None
 
 
