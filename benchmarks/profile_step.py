@@ -14,6 +14,9 @@ phases; cells are the mean over all batches of all rounds, in microseconds per b
 permutation, ``loss.item()``). The phases do not match one for one: the hand loop forms
 the gradient of the loss in its loss phase, glassnet in its backward. The thread count
 is set through the environment before NumPy is imported (``--threads``, default 2).
+The compiled step (``glassnet.compile``, numba kernels when installed) runs the same
+epochs as one call per batch (its row has the total only), then one batch over and over,
+and its replay is listed instruction by instruction.
 """
 
 from __future__ import annotations
@@ -174,18 +177,15 @@ def main(argv: list[str] | None = None) -> None:
         except ImportError:
             print("JAX not installed: its rows are left out")
     batches = -(-X.shape[0] // 128)
+    from glassnet.ops import kernels as gn_kernels
+
+    kernels = "numba" if gn_kernels.available() else "numpy"
     for model in args.models.split(","):
         init = pytorch_default_init(MODELS[model], np.random.default_rng(0))
         clocks = {who: {name: [] for name in PHASES} for who in ("glassnet", "hand")}
         epochs: dict[str, list[float]] = {"glassnet": [], "hand": []}
         for r in range(args.rounds):
-            if len(init) == 2:
-                net = gn.models.LinearClassifier(*MODELS[model])
-            else:
-                net = gn.nn.MLP(MODELS[model][0], list(MODELS[model][1:-1]), MODELS[model][-1])
-            names = [name for name, _ in net.named_parameters()]
-            net.load_state_dict(dict(zip(names, init, strict=True)))
-            opt = gn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+            net, opt = fresh(gn, model, init)
             epochs["glassnet"].append(
                 glassnet_epoch(gn, net, opt, X, y, r, clocks["glassnet"]) / batches)
             params = [a.copy() for a in init]
@@ -206,12 +206,26 @@ def main(argv: list[str] | None = None) -> None:
         diff = " | ".join(f"{rows['glassnet'][0][n] - rows['hand'][0][n]:+.0f}" for n in PHASES)
         print(f"| glassnet - hand | {diff} | {rows['glassnet'][1] - rows['hand'][1]:+.0f} |")
 
+        compiled_epochs = []
+        for r in range(args.rounds):
+            net, opt = fresh(gn, model, init)
+            compiled_epochs.append(compiled_epoch(gn, net, opt, X, y, r, kernels) / batches)
+        print(f"| compiled ({kernels} kernels) | | | | | | | "
+              f"{statistics.fmean(compiled_epochs) * 1e6:.0f} |")
+
         products, update = step_work(np, X, init)
         glassnet_step, hand_step = warm_steps(gn, np, X, y, model, init)
+        compiled_step, profile = warm_compiled(gn, X, y, model, init, kernels)
         print(f"\nOne batch over and over (warm caches), microseconds per step: glassnet "
-              f"{per_call(glassnet_step) * 1e6:.0f}, hand {per_call(hand_step) * 1e6:.0f}; "
-              f"of which the matrix products {per_call(products) * 1e6:.0f} and the momentum "
-              f"update of every parameter {per_call(update) * 1e6:.0f}")
+              f"{per_call(glassnet_step) * 1e6:.0f}, compiled {per_call(compiled_step) * 1e6:.0f}"
+              f", hand {per_call(hand_step) * 1e6:.0f}; of which the matrix products "
+              f"{per_call(products) * 1e6:.0f} and the momentum update of every parameter "
+              f"{per_call(update) * 1e6:.0f}")
+        print("\nThe compiled step instruction by instruction (CompiledStep.profile, the same "
+              "batch, microseconds per step):\n")
+        print("| instruction | us |\n|---|---|")
+        for name, seconds in profile():
+            print(f"| {name} | {seconds * 1e6:.0f} |")
         if jax is not None:
             back_to_back, waited, state = jax_calls(jax, jnp, X, y, init)
             ahead = per_call(back_to_back)
@@ -220,6 +234,55 @@ def main(argv: list[str] | None = None) -> None:
             print(f"JAX jit step on one batch: {ahead * 1e6:.0f} us dispatched back to back "
                   f"(Python runs ahead of the computation), {wait * 1e6:.0f} us when each "
                   f"step is waited for")
+
+
+def fresh(gn: Any, model: str, init: list) -> tuple[Any, Any]:
+    """The benchmark's network with its initial weights, and its SGD optimizer."""
+    from contenders import MODELS
+
+    sizes = MODELS[model]
+    if len(sizes) == 2:
+        net = gn.models.LinearClassifier(*sizes)
+    else:
+        net = gn.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1])
+    names = [name for name, _ in net.named_parameters()]
+    net.load_state_dict(dict(zip(names, init, strict=True)))
+    return net, gn.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+
+
+def compiled_step_of(gn: Any, net: Any, opt: Any, kernels: str) -> Any:
+    """glassnet's loop body (forward, loss, zero_grad, backward, step) compiled."""
+    loss_fn, Tensor = gn.losses.softmax_log_likelihood, gn.Tensor
+
+    def train_step(xb: Any, yb: Any) -> Any:
+        loss = loss_fn(net(Tensor(xb)), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return gn.compile(train_step, kernels=kernels)
+
+
+def compiled_epoch(gn: Any, net: Any, opt: Any, X: Any, y: Any, seed: int,
+                   kernels: str) -> float:
+    """One epoch of the compiled step on glassnet's batches (its two traces included)."""
+    start = time.perf_counter()
+    step = compiled_step_of(gn, net, opt, kernels)
+    for xb, yb in gn.data.batches(X, y, 128, shuffle=True, rng=seed):
+        step(xb, yb).item()
+    return time.perf_counter() - start
+
+
+def warm_compiled(gn: Any, X: Any, y: Any, model: str, init: list,
+                  kernels: str) -> tuple[Callable[[], None], Callable[[], list]]:
+    """The compiled step on one batch over and over (tiny lr, as ``warm_steps``), and
+    its per-instruction profile."""
+    net, _ = fresh(gn, model, init)
+    opt = gn.optim.SGD(net.parameters(), lr=1e-6, momentum=0.9)
+    step = compiled_step_of(gn, net, opt, kernels)
+    xb, yb = X[:128].copy(), y[:128].copy()
+    return (lambda: step(xb, yb).item()), (lambda: step.profile(xb, yb, repeat=200))
 
 
 def step_work(np: Any, X: Any, init: list) -> tuple[Callable[[], None], Callable[[], None]]:
@@ -256,15 +319,7 @@ def warm_steps(gn: Any, np: Any, X: Any, y: Any, model: str,
                init: list) -> tuple[Callable[[], None], Callable[[], None]]:
     """One whole training step (forward, loss, backward, update) on the same batch: in
     glassnet (as its loop runs it) and by hand (numpy_train_epoch's body)."""
-    from contenders import MODELS
-
-    sizes = MODELS[model]
-    if len(sizes) == 2:
-        net = gn.models.LinearClassifier(*sizes)
-    else:
-        net = gn.nn.MLP(sizes[0], list(sizes[1:-1]), sizes[-1])
-    names = [name for name, _ in net.named_parameters()]
-    net.load_state_dict(dict(zip(names, init, strict=True)))
+    net, _ = fresh(gn, model, init)
     # a tiny step: the same batch again and again must not drive the loss to 0 (the
     # probabilities' underflow to subnormal numbers would slow every product down)
     lr = 1e-6

@@ -468,3 +468,15 @@ def test_cli_train_compile_equals_eager(tmp_path, capsys):
     assert a.state_dict.keys() == b.state_dict.keys()
     for k, v in a.state_dict.items():
         assert np.array_equal(v, b.state_dict[k]), k
+
+
+def test_profile_lists_every_instruction(data):
+    X, y = data
+    net, optimizer, _ = build("mlp256", "plain", "sgd-momentum")
+    step = gn.compile(make_step(net, optimizer))
+    rows = step.profile(X[:64], y[:64], repeat=2)
+    names = [name for name, _ in rows]
+    assert names[0] == "LinearReluFn.forward" and names[-1] == "SGD.step"
+    assert "SoftmaxLogLikelihood.backward" in names
+    assert all(seconds >= 0 for _, seconds in rows)
+    assert (step.traces, step.replays) == (1, 0)  # profile's replays are not counted

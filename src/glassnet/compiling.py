@@ -39,6 +39,7 @@ parameters' ``.grad``.
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -137,15 +138,23 @@ class _Recording:
         self.inputs = tuple(tape.inputs)
         self.outputs = outputs
 
-    def replay(self, arrays: tuple[np.ndarray, ...]) -> Any:
+    def replay(self, arrays: tuple[np.ndarray, ...], times: list[float] | None = None) -> Any:
+        """Run the program on ``arrays``; with ``times`` (one entry per instruction) add
+        each instruction's seconds to its entry."""
         env = self.env
         for k, a in zip(self.inputs, arrays):
             env[k] = a
         prev = _enabled[0]
         _enabled[0] = False  # backward formulas take their array branch, as in the engine
+        clock = time.perf_counter
         try:
-            for f, ins, out in self.program:
-                r = f(*[env[i] for i in ins])
+            for n, (f, ins, out) in enumerate(self.program):
+                if times is None:
+                    r = f(*[env[i] for i in ins])
+                else:
+                    t0 = clock()
+                    r = f(*[env[i] for i in ins])
+                    times[n] += clock() - t0
                 if out is None:
                     continue
                 if type(out) is int:
@@ -194,6 +203,22 @@ class CompiledStep:
     def clear(self) -> None:
         """Drop every recording: the next call traces again."""
         self._recordings.clear()
+
+    def profile(self, *batch: Any, repeat: int = 20) -> list[tuple[str, float]]:
+        """Where a replay's time goes: (instruction, mean seconds) for the recording of
+        these batch shapes, over ``repeat`` replays after one untimed replay (traced
+        first if needed). Each replay is a real training step: it updates the
+        parameters."""
+        arrays = tuple(_as_array(b, i) for i, b in enumerate(batch))
+        rec = self._recordings.get(self._key(arrays))
+        if rec is None:
+            self._trace(batch, arrays)
+            rec = self._recordings[self._key(arrays)]
+        rec.replay(arrays)  # one-time costs (numba's first call) are not counted
+        times = [0.0] * len(rec.program)
+        for _ in range(repeat):
+            rec.replay(arrays, times)
+        return [(_describe(f), t / repeat) for (f, _, _), t in zip(rec.program, times)]
 
     # ---------------------------------------------------------------- guards
     def _key(self, arrays: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
@@ -251,6 +276,29 @@ class CompiledStep:
             if isinstance(owner, Optimizer) and id(owner) not in known:
                 known.add(id(owner))
                 self._optimizers.append(owner)
+
+
+def _describe(f: Any) -> str:
+    """'LinearFn.forward', 'SoftmaxLogLikelihood.backward (fused)', 'SGD.step', ..."""
+    from glassnet.optim.optimizer import Optimizer
+
+    fused = " (fused)" if type(f).__module__ == __name__ and not isinstance(
+        f, _BackwardCall) else ""
+    node = getattr(getattr(f, "call", f), "fn", None)
+    if node is not None:
+        return f"{type(node).__name__}.backward{fused}"
+    owner = getattr(f, "__self__", None)
+    if isinstance(owner, Optimizer):
+        return f"{type(owner).__name__}.step{fused}"
+    if owner is not None:
+        return f"{type(owner).__name__}.{getattr(f, '__name__', 'forward')}"
+    if isinstance(f, _LinearReluForward):
+        return "LinearReluFn.forward (fused)"
+    inner = getattr(f, "func", f)
+    owner = getattr(inner, "__self__", None)
+    if owner is not None:
+        return f"{type(owner).__name__}.{inner.__name__}"
+    return getattr(inner, "__qualname__", type(inner).__name__)
 
 
 def _as_array(b: Any, i: int) -> np.ndarray:
