@@ -167,6 +167,7 @@ def test_kernels_option(monkeypatch):
     modules = __import__("sys").modules
     monkeypatch.setitem(modules, "numba", None)  # numba not installed
     monkeypatch.setitem(modules, "glassnet.ops._numba_kernels", None)
+    monkeypatch.delattr(gn.ops, "_numba_kernels", raising=False)  # imported earlier
     monkeypatch.setattr(kernels, "_loaded", {})
     with pytest.raises(ImportError, match=r"glassnet\[fast\]"):
         gn.compile(lambda: None, kernels="numba")
