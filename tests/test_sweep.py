@@ -487,3 +487,32 @@ def test_import_glassnet_loads_neither_the_sweep_nor_dask() -> None:
                              "print('glassnet.sweep' in sys.modules)"],
                             capture_output=True, text=True, env=env, timeout=120, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_ranking_breaks_accuracy_ties_by_the_loss_and_puts_failures_last() -> None:
+    records = [
+        {"name": "a", "status": "ok", "val_accuracy": 0.90, "val_loss": 0.5},
+        {"name": "b", "status": "failed", "error": "ValueError: x"},
+        {"name": "c", "status": "ok", "val_accuracy": 0.90, "val_loss": 0.3},
+        {"name": "d", "status": "ok", "val_accuracy": 0.95, "val_loss": 0.9},
+        {"name": "e", "status": "ok", "val_accuracy": None, "val_loss": None},
+    ]
+    ordered, metric = sweep._rank(records, "auto")
+    assert metric == "val_accuracy"
+    assert [r["name"] for r in ordered] == ["d", "c", "a", "e", "b"]
+    assert [r["rank"] for r in ordered] == [1, 2, 3, 4, None]
+    ordered, metric = sweep._rank(records, "val_loss")
+    assert [r["name"] for r in ordered] == ["c", "a", "d", "e", "b"]
+
+
+def test_the_sweep_file_of_the_documentation_is_valid(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
+    block = re.search(r"```toml\n(.*?)```", doc, re.S)
+    assert block, "docs/sweeps.md has no TOML example"
+    config = tmp_path / "sweep.toml"
+    config.write_text(block.group(1))
+    tables = sweep.read_config(config)
+    trials, notes = sweep.plan(tables["grid"], tables["train"],
+                               random=tables["sweep"].get("random"),
+                               random_seed=tables["sweep"].get("random_seed", 0))
+    assert len(trials) == tables["sweep"]["random"] and notes == []

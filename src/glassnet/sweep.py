@@ -739,8 +739,6 @@ def run(
             todo.append(t)
     if resume:
         say(f"resuming: {len(records)} of {len(trials)} trials finished earlier")
-    files: list[Path] = []
-    chosen = metric
     if todo:
         _execute(distributed, todo, records, out, sweep_id, scheduler=scheduler,
                  workers=workers or os.cpu_count() or 1, threads=threads, retries=retries,
@@ -862,16 +860,22 @@ def _maximize(metric: str) -> bool:
 
 
 def _rank(records: Iterable[dict[str, Any]], metric: str) -> tuple[list[dict[str, Any]], str]:
-    """Records best first (finished, by the metric; then those without it; then failed),
-    each with its ``rank``; and the metric used (``auto`` resolved)."""
+    """Records best first (finished, by the metric, equal accuracies by the loss; then
+    those without it; then failed), each with its ``rank``; and the metric used (``auto``
+    resolved)."""
     records = list(records)
     ok = [r for r in records if r["status"] == "ok"]
     if metric == "auto":
         metric = next((m for m in _AUTO_METRICS if any(r.get(m) is not None for r in ok)),
                       "val_accuracy")
     sign = -1.0 if _maximize(metric) else 1.0
-    scored = sorted((r for r in ok if r.get(metric) is not None),
-                    key=lambda r: (sign * r[metric], r["name"]))
+    tie = metric.replace("accuracy", "loss")  # equal accuracies: the lower loss first
+
+    def key(r: dict[str, Any]) -> tuple[float, float, str]:
+        second = r.get(tie)
+        return sign * r[metric], math.inf if second is None else second, r["name"]
+
+    scored = sorted((r for r in ok if r.get(metric) is not None), key=key)
     rest = sorted((r for r in ok if r.get(metric) is None), key=lambda r: r["name"])
     failed = sorted((r for r in records if r["status"] != "ok"), key=lambda r: r["name"])
     ordered = [*scored, *rest, *failed]
