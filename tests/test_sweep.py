@@ -77,13 +77,22 @@ def check_run_folder(folder: Path, epochs: int) -> None:
 
 
 def check_ranked(rows: list[dict[str, str]], out: Path) -> None:
-    """The finished rows are sorted by validation accuracy, each equal to its own run's."""
+    """The finished rows are sorted by validation accuracy, each that of the epoch its own
+    run kept (best.ckpt), whose test accuracy is the run's."""
+    from glassnet.checkpoint import load
+
     ok = [r for r in rows if r["status"] == "ok"]
     values = [float(r["val_accuracy"]) for r in ok]
     assert values == sorted(values, reverse=True)
     for r in ok:
-        assert float(r["val_accuracy"]) == pytest.approx(
-            history_of(out, r)["val_accuracy"][-1], abs=5e-5)
+        history = history_of(out, r)
+        kept = history["best_epoch"]
+        assert int(r["best_epoch"]) == kept == max(
+            range(1, history["epochs"] + 1), key=lambda e: history["val_accuracy"][e - 1])
+        assert load(out / "trials" / r["trial"] / "best.ckpt").epoch == kept
+        assert float(r["val_accuracy"]) == pytest.approx(history["val_accuracy"][kept - 1],
+                                                         abs=5e-5)
+        assert float(r["test_accuracy"]) == pytest.approx(history["test_accuracy"], abs=5e-5)
     assert [r["rank"] for r in ok] == [str(i + 1) for i in range(len(ok))]
 
 

@@ -18,7 +18,7 @@ swept applies to every trial. ``--out DIR`` receives:
   ``trial.json``;
 - ``results.csv``, ``results.md`` and ``results.json``: one row per trial, best first by
   the metric (rewritten as trials finish);
-- ``best.png``: the metric per epoch of the best trials beside the final metric of all.
+- ``best.png``: the metric per epoch of the best trials beside the metric of the best 15.
 
 A trial that raises is recorded with its error and the others go on. A trial whose
 worker dies (killed, out of memory) is run again by Dask on another worker, from the
@@ -588,11 +588,12 @@ def _attempts(log: Path, sweep_id: str) -> int:
     return text.count(f"== sweep {sweep_id} attempt ")
 
 
-def _final(values: Sequence[Any] | None) -> float | None:
-    if not values or values[-1] is None:
+def _at(values: Sequence[Any] | None, epoch: int | None) -> float | None:
+    """The value of a per-epoch list at ``epoch`` (1-based; None: the last epoch)."""
+    if not values:
         return None
-    v = float(values[-1])
-    return v if math.isfinite(v) else None
+    index = len(values) - 1 if epoch is None else epoch - 1
+    return _finite(values[index]) if 0 <= index < len(values) else None
 
 
 def _finite(v: Any) -> float | None:
@@ -627,10 +628,13 @@ def run_trial(argv: Sequence[str], folder: str, sweep_id: str, resume: bool) -> 
                 args = cli.build_parser().parse_args(["train", *words])
                 args.func(args)
             history = json.loads((path / HISTORY_NAME).read_text())
+            # the model glassnet train keeps (best.ckpt; the test values are its own)
+            kept = history.get("best_epoch")
             record.update(status="ok", error="", epochs=history.get("epochs"),
+                          best_epoch=kept,
                           test_loss=_finite(history.get("test_loss")),
                           test_accuracy=_finite(history.get("test_accuracy")),
-                          **{k: _final(history.get(k)) for k in _CURVES},
+                          **{k: _at(history.get(k), kept) for k in _CURVES},
                           curves={k: [_finite(v) for v in history.get(k) or []]
                                   for k in _CURVES})
         except Exception as e:
@@ -903,30 +907,35 @@ def write_tables(records: Sequence[dict[str, Any]], out: Path, metric: str) -> l
     from glassnet._fileio import atomic_write_bytes
 
     params, metrics = _columns(records, metric)
-    head = ["rank", "trial", *params, "status", *metrics, "epochs", "seconds", "attempts",
-            "worker", "error"]
+    head = ["rank", "trial", *params, "status", *metrics, "best_epoch", "epochs", "seconds",
+            "attempts", "worker", "error"]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(head)
     for r in records:
         w.writerow([r.get("rank") or "", r["name"], *(r["params"].get(p, "") for p in params),
-                    r["status"], *(_cell(r.get(m)) for m in metrics), r.get("epochs") or "",
+                    r["status"], *(_cell(r.get(m)) for m in metrics),
+                    r.get("best_epoch") or "", r.get("epochs") or "",
                     r.get("seconds", ""), r.get("attempts") or "", r.get("worker") or "",
                     r.get("error") or ""])
     shown = [metric, *(m for m in ("val_accuracy", "test_accuracy") if m != metric)]
     ok = sum(r["status"] == "ok" for r in records)
     lines = [f"# Sweep: {len(records)} trials, {ok} finished, ranked by {metric} "
              f"({'higher' if _maximize(metric) else 'lower'} is better)", "",
-             "| rank | " + " | ".join([*params, *shown, "epochs", "seconds", "status"]) + " |",
-             "|" + "---|" * (len(params) + len(shown) + 4)]
+             "| rank | " + " | ".join([*params, *shown, "best epoch", "epochs", "seconds",
+                                       "status"]) + " |",
+             "|" + "---|" * (len(params) + len(shown) + 5)]
     for r in records:
         status = r["status"] if r["status"] == "ok" else f"failed: {r.get('error', '')}"
         cells = [r.get("rank") or "", *(r["params"].get(p, "") for p in params),
-                 *(_cell(r.get(m)) for m in shown), r.get("epochs") or "",
+                 *(_cell(r.get(m)) for m in shown), r.get("best_epoch") or "",
+                 r.get("epochs") or "",
                  "" if r.get("seconds") is None else f"{r['seconds']:.1f}", status]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    lines += ["", "Each trial's run folder is `trials/<trial>` (the `trial` column of "
-              "results.csv)."]
+    lines += ["", "Each value is that of the model the trial's `glassnet train` kept "
+              "(`best.ckpt`, at its best epoch; the last epoch when there is no best); the "
+              "test values are that model's. Each trial's run folder is `trials/<trial>` "
+              "(the `trial` column of results.csv)."]
     paths = [out / "results.csv", out / "results.md", out / "results.json"]
     atomic_write_bytes(paths[0], buf.getvalue().encode())
     atomic_write_bytes(paths[1], ("\n".join(lines) + "\n").encode())
@@ -942,30 +951,34 @@ _LABELS = {"val_accuracy": "validation accuracy", "val_loss": "validation loss",
 
 def plot_best(records: Sequence[dict[str, Any]], path: Path, metric: str,
               top: int = 5) -> Path | None:
-    """The metric per epoch of the ``top`` best trials (left) and the final metric of the
-    best trials (right), as a PNG; None when no trial finished or matplotlib is missing."""
+    """The metric per epoch of the ``top`` best trials, their kept epochs ringed (left),
+    and the metric of the best 15 trials as dots (right: a dot plot, since the axis does
+    not start at zero), as a PNG; None when no trial finished or matplotlib is missing."""
     ok = [r for r in records if r["status"] == "ok" and r.get(metric) is not None]
     if not ok:
         return None
     try:
         from glassnet.experiments import _plot
-    except ImportError:
-        return None
-    try:
+
         fig, (left, right) = _plot.subplots(1, 2, figsize=(12, 4.6))
     except ImportError:
         return None
     curve = metric.replace("test_", "val_")  # no test value per epoch: show validation
     best = ok[:top]
     for i, r in enumerate(best):
+        color = _plot.PALETTE[i % len(_plot.PALETTE)]
         ys = [math.nan if v is None else v for v in r.get("curves", {}).get(curve, [])]
         label = f"#{i + 1} " + " ".join(f"{k}={v}" for k, v in r["params"].items())
         left.plot(range(1, len(ys) + 1), ys, "o-" if len(ys) < 30 else "-", ms=4,
-                  color=_plot.PALETTE[i % len(_plot.PALETTE)], label=label)
+                  color=color, label=label)
+        kept = r.get("best_epoch")
+        if kept is not None and 0 < kept <= len(ys):
+            left.plot([kept], [ys[kept - 1]], "o", ms=11, mfc="none", mew=1.5, color=color)
     left.set_xlabel("epoch")
     left.xaxis.get_major_locator().set_params(integer=True)
     left.set_ylabel(_LABELS[curve])
-    left.set_title(f"{_LABELS[curve]} per epoch, best {len(best)} trials")
+    left.set_title(f"{_LABELS[curve]} per epoch, best {len(best)} trials "
+                   "(ring: the kept epoch)")
     left.legend(fontsize=8)
     shown = ok[:15]
     names = [f"#{i + 1} " + " ".join(f"{k}={v}" for k, v in r["params"].items())
@@ -973,16 +986,17 @@ def plot_best(records: Sequence[dict[str, Any]], path: Path, metric: str,
     colors = [_plot.PALETTE[i % len(_plot.PALETTE)] if i < len(best) else "#999999"
               for i in range(len(shown))]
     values = [r[metric] for r in shown]
-    right.barh(range(len(shown)), values, color=colors)
-    right.set_yticks(range(len(shown)), names, fontsize=8)
-    right.invert_yaxis()
-    right.set_xlabel(f"final {_LABELS[metric]}")
-    span = max(values) - min(values)
-    lo = min(values) - max(span, 1e-3) * 0.5
-    right.set_xlim(max(lo, 0.0) if _maximize(metric) else 0.0,
-                   max(values) + max(span, 1e-3) * 0.15)
+    rows = range(len(shown))
+    right.hlines(rows, min(values), max(values), color="#dddddd", lw=0.8, zorder=1)
+    right.scatter(values, rows, s=50, c=colors, zorder=2)
+    right.set_yticks(rows, names, fontsize=8)
+    right.set_ylim(len(shown) - 0.5, -0.5)
+    right.set_xlabel(f"{_LABELS[metric]} of the kept model")
+    span = max(max(values) - min(values), 1e-3)
+    right.set_xlim(min(values) - 0.1 * span, max(values) + 0.25 * span)
     for i, v in enumerate(values):
-        right.text(v, i, f" {v:.4f}", va="center", fontsize=8)
+        right.annotate(f"{v:.4f}", (v, i), xytext=(6, 0), textcoords="offset points",
+                       va="center", fontsize=8)
     failed = sum(r["status"] != "ok" for r in records)
     right.set_title(f"{len(ok)} finished trials" + (f" ({failed} failed)" if failed else "")
                     + ("" if len(ok) <= 15 else ", best 15 shown"))
