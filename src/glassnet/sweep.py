@@ -802,7 +802,9 @@ def _execute(distributed: Any, todo: list[Trial], records: dict[str, dict[str, A
             slots = max(1, sum(client.nthreads().values()))
             while waiting and len(running) < slots:
                 t = waiting.pop(0)
-                future = client.submit(run_trial, list(t.argv), str(out / "trials" / t.name),
+                # absolute: a worker of an existing cluster runs in a folder of its own
+                folder = os.path.abspath(out / "trials" / t.name)
+                future = client.submit(run_trial, list(t.argv), folder,
                                        sweep_id, resume, pure=False,
                                        key=f"glassnet-trial-{t.name}-{sweep_id}")
                 running[future] = t
