@@ -329,6 +329,25 @@ def test_a_local_cluster_by_default_with_a_progress_bar(
     assert all(re.fullmatch(r".+:\d+", r["worker"]) for r in rows if r["status"] == "ok")
 
 
+def test_an_unreachable_scheduler_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code, stdout, err = sweep_cmd(["--scheduler", address, "--out", str(tmp_path / "o"),
+                                       "--grid", "lr=0.1"], capsys)
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and TRACEBACK not in err, err
+    assert lines[0].startswith(f"glassnet: error: cannot reach the Dask scheduler at "
+                               f"{address}: "), err
+    assert not list((tmp_path / "o").glob("results.*"))
+
+
 # ---------------------------------------------------------------------- planning
 def test_grid_is_the_cartesian_product_with_shared_options() -> None:
     trials, notes = sweep.plan({"lr": ["0.01", "0.1"], "hidden": ["128", "256,128"]},
@@ -378,6 +397,42 @@ def test_random_search_of_a_small_grid_is_capped() -> None:
 ])
 def test_grid_items(item: str, key: str, values: Any) -> None:
     assert sweep.parse_grid_item(item) == (key, values)
+
+
+#: a value of every glassnet train option a trial may take (not the default)
+TRAIN_VALUES = {
+    "dataset": "fashion-mnist", "root": "/data/my sets", "no_download": True,
+    "model": "linear", "hidden": "64,32", "activation": "tanh", "dropout": "0.25",
+    "batch_norm": True, "order": "2", "loss": "hinge", "optimizer": "adam", "lr": "0.003",
+    "momentum": "0.5", "weight_decay": "1e-4", "batch_size": "16", "epochs": "3",
+    "regularizer": "l2:0.001,maxnorm:3", "schedule": "none", "val_fraction": "0.2",
+    "patience": "2", "no_early_stop": True, "seed": "7",
+}
+
+
+def test_every_option_of_glassnet_train_reaches_each_trial() -> None:
+    """``glassnet sweep`` takes every option of ``glassnet train`` (but those it sets
+    itself) and gives each trial the values ``glassnet train`` would parse from them."""
+    from glassnet.cli import build_parser
+
+    train = sweep.train_parser()
+    mine = {dest for dest in sweep.train_options(train) if dest not in sweep.RESERVED}
+    assert mine == set(TRAIN_VALUES), "a glassnet train option has no value in TRAIN_VALUES"
+    flags: list[str] = []
+    for dest, value in TRAIN_VALUES.items():
+        if dest == "seed":  # swept below
+            continue
+        flag = sweep.train_options(train)[dest].flag
+        flags += [flag] if value is True else [flag, value]
+    args = build_parser().parse_args(["sweep", "--grid", "seed=7,8", *flags])
+    settings, fixed, grid = sweep.settings_from_args(args)
+    trials, _ = sweep.plan(grid, fixed)
+    assert [t.params for t in trials] == [{"seed": "7"}, {"seed": "8"}]
+    alone = train.parse_args(flags)
+    for t, seed in zip(trials, (7, 8)):
+        got = vars(train.parse_args(list(t.argv)))
+        assert got == {**vars(alone), "seed": seed}
+    assert settings.out == Path("sweeps") / "fashion-mnist-linear"
 
 
 # ---------------------------------------------------------------------- bad input
