@@ -329,6 +329,51 @@ def test_a_local_cluster_by_default_with_a_progress_bar(
     assert all(re.fullmatch(r".+:\d+", r["worker"]) for r in rows if r["status"] == "ok")
 
 
+def test_grid_search_cv_with_joblibs_dask_backend(cluster: str) -> None:
+    """The route of docs/sweeps.md: scikit-learn's GridSearchCV over glassnet's estimator,
+    its fits sent to the cluster's workers by joblib's Dask backend, with the scores of
+    the same search run in this process."""
+    joblib = pytest.importorskip("joblib")
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+
+    from glassnet.sklearn import GlassnetClassifier
+
+    X, y = load_digits(return_X_y=True)
+    grid = {"lr": [1e-3, 1e-2], "hidden": [(32,)]}
+    make = lambda jobs: GridSearchCV(GlassnetClassifier(epochs=2, seed=0), grid, cv=2,  # noqa: E731
+                                     n_jobs=jobs)
+    with distributed.Client(cluster) as client:
+        workers = set(client.nthreads())
+        with distributed.get_task_stream() as tasks, joblib.parallel_config(backend="dask"):
+            search = make(-1).fit(X, y)
+    serial = make(1).fit(X, y)
+    assert len(workers) == 2
+    ran_on = [t["worker"] for t in tasks.data]
+    assert len(ran_on) >= 4 and set(ran_on) <= workers  # 2 candidates x 2 folds
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               serial.cv_results_["mean_test_score"], rtol=1e-6)
+    assert search.best_params_ == serial.best_params_
+    assert search.best_estimator_.score(X, y) == pytest.approx(
+        serial.best_estimator_.score(X, y))
+
+
+def test_the_grid_search_cv_example_of_the_documentation_is_a_script() -> None:
+    """docs/sweeps.md's GridSearchCV example starts worker processes: as a script it needs
+    the ``if __name__ == "__main__"`` guard, and it uses the API the test above runs."""
+    import ast
+
+    doc = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", doc, re.S)
+                 if "GridSearchCV" in b)
+    tree = ast.parse(block)
+    assert any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test)
+               for n in tree.body)
+    calls = {ast.unparse(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    assert {"LocalCluster", "Client", "GridSearchCV", "GlassnetClassifier",
+            "joblib.parallel_config"} <= calls
+
+
 def test_an_unreachable_scheduler_is_a_one_line_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
