@@ -42,6 +42,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import math
 import os
 import re
@@ -774,9 +775,12 @@ def _client(distributed: Any, scheduler: str | None, workers: int, threads: int,
             raise ConnectionError(f"cannot reach the Dask scheduler at {scheduler}: "
                                   f"{e}") from None
     with dask.config.set({"distributed.scheduler.allowed-failures": retries}):
+        # dashboard on any free port: never collide with another cluster; Dask's errors
+        # only (its warnings, e.g. that a worker slow to exit was killed at the end, are
+        # noise in the sweep's output)
         cluster = stack.enter_context(distributed.LocalCluster(
             n_workers=workers, threads_per_worker=threads, processes=True, host="127.0.0.1",
-            dashboard_address=":0"))  # any free port: never collide with another cluster
+            dashboard_address=":0", silence_logs=logging.ERROR))
     return stack.enter_context(distributed.Client(cluster))
 
 
