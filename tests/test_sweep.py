@@ -305,15 +305,16 @@ def test_a_local_cluster_by_default_with_a_progress_bar(
     victim: dict[str, Any] = {}
     killer = threading.Thread(target=kill_first_trial, args=(out, victim), daemon=True)
     killer.start()
-    # --retries 0: a trial whose worker dies is not run again but reported
-    code = main(["sweep", "--workers", "2", "--threads", "1", "--retries", "0",
-                 "--out", str(out), "--grid", "seed=0,1,2", *SMALL])
+    # --retries 0: a trial whose worker dies is not run again but reported; the other
+    # runs on the worker that the local cluster's nanny starts in place of the dead one
+    code = main(["sweep", "--workers", "1", "--threads", "1", "--retries", "0",
+                 "--out", str(out), "--grid", "seed=0,1", *SMALL])
     killer.join(timeout=10)
     stdout = capsys.readouterr().out
     assert victim, "no trial started"
-    assert re.search(r"trials: 100%.*3/3", term.text), term.text
+    assert re.search(r"trials: 100%.*2/2", term.text), term.text
     rows = read_table(out)
-    assert sorted(r["seed"] for r in rows) == ["0", "1", "2"]
+    assert sorted(r["seed"] for r in rows) == ["0", "1"]
     killed = next(r for r in rows if r["trial"] == victim["name"])
     if not victim["finished"]:
         assert code == 1
@@ -325,7 +326,7 @@ def test_a_local_cluster_by_default_with_a_progress_bar(
         if r is not killed:
             assert r["status"] == "ok" and r["attempts"] == "1"
             check_run_folder(out / "trials" / r["trial"], epochs=3)
-    assert stdout.count("trial ") >= 3
+    assert stdout.count("trial ") >= 2
     assert all(re.fullmatch(r".+:\d+", r["worker"]) for r in rows if r["status"] == "ok")
 
 
