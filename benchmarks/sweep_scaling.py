@@ -44,6 +44,8 @@ def main() -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs at the start",
+          flush=True)
     times: dict[int, list[float]] = {1: [], args.workers: []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
@@ -52,10 +54,12 @@ def main() -> None:
                 s = one_sweep(w, args, Path(tmp) / f"r{r}-w{w}")
                 times[w].append(s)
                 print(f"round {r + 1}: --workers {w}: {s:.1f} s", flush=True)
+    load = os.getloadavg()[0]
     m1, mn = statistics.median(times[1]), statistics.median(times[args.workers])
     print(f"8 trials on {args.dataset}, {args.epochs} epochs each; medians of {args.rounds} "
           f"alternating rounds: --workers 1 {m1:.1f} s, --workers {args.workers} {mn:.1f} s, "
-          f"speed-up {m1 / mn:.2f}x")
+          f"speed-up {m1 / mn:.2f}x (load average {load:.1f} on {os.cpu_count()} CPUs at "
+          "the end: above the CPU count, the workers compete with other work)")
 
 
 if __name__ == "__main__":
