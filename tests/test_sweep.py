@@ -615,6 +615,29 @@ def test_ranking_breaks_accuracy_ties_by_the_loss_and_puts_failures_last() -> No
     assert [r["name"] for r in ordered] == ["c", "a", "d", "e", "b"]
 
 
+def test_a_regression_sweep_is_ranked_by_the_training_loss_with_a_note(
+    tmp_path: Path,
+) -> None:
+    """The regression sets have no validation split: ``auto`` falls back to the training
+    loss, says that this favours the most flexible model, and the Markdown table shows
+    the test loss rather than empty accuracy columns."""
+    records = [{"name": f"order={k}", "params": {"order": str(k)}, "status": "ok",
+                "train_loss": loss, "test_loss": test, "epochs": 200, "seconds": 1.0}
+               for k, loss, test in [(1, 0.22, 0.30), (5, 0.13, 0.17), (3, 0.20, 0.27)]]
+    ordered, metric = sweep._rank(records, "auto")
+    assert metric == "train_loss"
+    assert [r["params"]["order"] for r in ordered] == ["5", "3", "1"]
+    note = sweep._ranking_note("auto", metric, ordered)
+    assert "ranked by train_loss, which favours the most flexible model" in note
+    assert "--metric test_loss" in note
+    assert sweep._ranking_note("train_loss", metric, ordered) == ""
+    assert sweep._ranking_note("auto", "val_accuracy", ordered) == ""
+    sweep.write_tables(ordered, tmp_path, metric)
+    md = (tmp_path / "results.md").read_text().splitlines()
+    assert md[2].startswith("| rank | order | train_loss | test_loss | best epoch |")
+    assert md[4].startswith("| 1 | 5 | 0.1300 | 0.1700 |  | 200 |")
+
+
 def test_the_sweep_file_of_the_documentation_is_valid(tmp_path: Path) -> None:
     doc = (Path(__file__).parents[1] / "docs" / "sweeps.md").read_text()
     block = re.search(r"```toml\n(.*?)```", doc, re.S)

@@ -509,8 +509,8 @@ def add_arguments(parser: argparse.ArgumentParser, train: argparse.ArgumentParse
     p.add_argument("--random-seed", type=int, default=None, metavar="S",
                    help="seed of the draws (0)")
     p.add_argument("--metric", default=None, choices=["auto", *METRICS],
-                   help="what ranks the trials (default auto: val_accuracy, or val_loss "
-                        "for regression)")
+                   help="what ranks the trials (default auto: val_accuracy, else "
+                        "val_loss, else the training values)")
     p.add_argument("--top", type=_positive_int, default=None, metavar="K",
                    help="trials drawn in the plot of the best (5)")
     p.add_argument("--workers", type=_positive_int, default=None, metavar="N",
@@ -749,6 +749,9 @@ def run(
                  workers=workers or os.cpu_count() or 1, threads=threads, retries=retries,
                  resume=resume, total=len(trials), metric=metric, say=say)
     ordered, chosen = _rank([records[t.name] for t in trials], metric)
+    note = _ranking_note(metric, chosen, ordered)
+    if note:
+        say(f"note: {note}")
     files = write_tables(ordered, out, chosen)
     plot = plot_best(ordered, out / "best.png", chosen, top)
     if plot is not None:
@@ -894,6 +897,16 @@ def _rank(records: Iterable[dict[str, Any]], metric: str) -> tuple[list[dict[str
     return ordered, metric
 
 
+def _ranking_note(asked: str, chosen: str, records: Sequence[dict[str, Any]]) -> str:
+    """A warning when ``auto`` could only rank the finished trials by a training value."""
+    if asked != "auto" or not chosen.startswith("train_") or not any(
+            r["status"] == "ok" for r in records):
+        return ""
+    return (f"no trial has a validation value (--val-fraction 0, or a regression set such "
+            f"as curve): ranked by {chosen}, which favours the most flexible model; "
+            f"--metric {chosen.replace('train_', 'test_')} ranks on the test split")
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -924,7 +937,11 @@ def write_tables(records: Sequence[dict[str, Any]], out: Path, metric: str) -> l
                     r.get("best_epoch") or "", r.get("epochs") or "",
                     r.get("seconds", ""), r.get("attempts") or "", r.get("worker") or "",
                     r.get("error") or ""])
-    shown = [metric, *(m for m in ("val_accuracy", "test_accuracy") if m != metric)]
+    # two more columns: the accuracies, or the losses where no trial has an accuracy
+    # (a regression)
+    held_out = [m for m in ("val_accuracy", "test_accuracy", "val_loss", "test_loss")
+                if m != metric and any(r.get(m) is not None for r in records)]
+    shown = [metric, *(held_out or ["val_accuracy", "test_accuracy"])[:2]]
     ok = sum(r["status"] == "ok" for r in records)
     lines = [f"# Sweep: {len(records)} trials, {ok} finished, ranked by {metric} "
              f"({'higher' if _maximize(metric) else 'lower'} is better)", "",
@@ -983,8 +1000,9 @@ def plot_best(records: Sequence[dict[str, Any]], path: Path, metric: str,
     left.set_xlabel("epoch")
     left.xaxis.get_major_locator().set_params(integer=True)
     left.set_ylabel(_LABELS[curve])
-    left.set_title(f"{_LABELS[curve]} per epoch, best {len(best)} trials "
-                   "(ring: the kept epoch)")
+    ringed = any(r.get("best_epoch") is not None for r in best)
+    left.set_title(f"{_LABELS[curve]} per epoch, best {len(best)} trials"
+                   + (" (ring: the kept epoch)" if ringed else ""))
     left.legend(fontsize=8)
     shown = ok[:15]
     names = [f"#{i + 1} " + " ".join(f"{k}={v}" for k, v in r["params"].items())
