@@ -445,6 +445,23 @@ def test_grid_items(item: str, key: str, values: Any) -> None:
     assert sweep.parse_grid_item(item) == (key, values)
 
 
+def test_the_command_line_overrides_the_sweep_file(tmp_path: Path) -> None:
+    from glassnet.cli import build_parser
+
+    config = tmp_path / "sweep.toml"
+    config.write_text('[sweep]\nworkers = 3\nout = "from-file"\n[train]\nepochs = 5\n'
+                      'batch-size = 16\n[grid]\nlr = [0.1, 0.2]\nseed = [0, 1]\n')
+    args = build_parser().parse_args(["sweep", str(config), "--grid", "lr=0.05",
+                                      "--epochs", "2", "--workers", "1"])
+    settings, train, grid = sweep.settings_from_args(args)
+    assert (settings.workers, settings.out) == (1, Path("from-file"))
+    assert grid == {"lr": ["0.05"], "seed": [0, 1]}
+    trials, _ = sweep.plan(grid, train)
+    assert [t.argv for t in trials] == [
+        ("--batch-size=16", "--epochs=2", "--seed=0", "--lr=0.05"),
+        ("--batch-size=16", "--epochs=2", "--seed=1", "--lr=0.05")]
+
+
 #: a value of every glassnet train option a trial may take (not the default)
 TRAIN_VALUES = {
     "dataset": "fashion-mnist", "root": "/data/my sets", "no_download": True,
@@ -494,6 +511,9 @@ BAD = [
     (["--grid", "lr=1e-1..1e-3", "--random", "2"], "is above high"),
     (["--grid", "lr"], "--grid: expected KEY=VALUES like lr=0.01,0.1, got 'lr'"),
     (["--grid", "lr=0.1,"], "an empty value"),
+    (["--grid", "lr=0.1", "batch-size=16", "lr=0.2"], "--grid gives lr twice ('lr=0.1' and "
+                                                      "'lr=0.2')"),
+    (["--grid", "batch_size=16", "batch-size=32"], "--grid gives batch-size twice"),
     (["--lr", "0.1", "--grid", "lr=0.1,0.2"], "--lr is both swept"),
     (["--epochs", "zero", "--grid", "lr=0.1"], "argument --epochs: expected a positive "
                                                "integer, got 'zero'"),

@@ -559,10 +559,17 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, dict[str, An
             train.pop(k[7:].replace("_", "-"), None)
             train[k[7:]] = v
     grid = dict(tables["grid"])
+    given_keys: dict[str, str] = {}
     for item in args.grid:
         key, values = parse_grid_item(item)
-        for k in [k for k in grid if k.replace("-", "_") == key.replace("-", "_")]:
-            del grid[k]
+        dest = key.lstrip("-").replace("-", "_")
+        if dest in given_keys:
+            raise SweepConfigError(f"--grid gives {key} twice ({given_keys[dest]!r} and "
+                                   f"{item!r}): list every value once, e.g. "
+                                   f"{key}=0.01,0.1")
+        given_keys[dest] = item
+        for k in [k for k in grid if k.lstrip("-").replace("-", "_") == dest]:
+            del grid[k]  # the command line wins over the file
         grid[key] = values
     if "out" not in merged:
         d = train.get("dataset", "digits") if "dataset" not in grid else "datasets"
