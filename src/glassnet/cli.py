@@ -7,7 +7,7 @@
     glassnet experiment list | NAME [--out DIR] ...        reproduce a figure of the lecture
     glassnet exercise list | NAME [--file SOLUTION.py]     write a gradient, have it graded
     glassnet export CHECKPOINT MODEL.onnx                  the model as an ONNX file
-    glassnet sweep [CONFIG.toml] [--grid KEY=V1,V2 ...]   many train runs on Dask
+    glassnet sweep [CONFIG.toml] [--grid KEY=V1,V2 ...]    many train runs on Dask
 
 Errors print one line and exit non-zero (2 for usage errors) without a traceback, unless
 ``--debug`` is given. Ctrl-C stops training cleanly: the last checkpoint stays loadable.
