@@ -7,6 +7,7 @@
     glassnet experiment list | NAME [--out DIR] ...        reproduce a figure of the lecture
     glassnet exercise list | NAME [--file SOLUTION.py]     write a gradient, have it graded
     glassnet export CHECKPOINT MODEL.onnx                  the model as an ONNX file
+    glassnet sweep [CONFIG.toml] [--grid KEY=V1,V2 ...]    many train runs on Dask
 
 Errors print one line and exit non-zero (2 for usage errors) without a traceback, unless
 ``--debug`` is given. Ctrl-C stops training cleanly: the last checkpoint stays loadable.
@@ -215,6 +216,15 @@ def build_parser() -> argparse.ArgumentParser:
                          "in_features)")
     on.add_argument("--opset", type=_positive_int, default=17, help="ONNX opset (>= 15)")
     on.set_defaults(func=cmd_export)
+
+    from glassnet.sweep import add_arguments as add_sweep_arguments
+
+    sw = sub.add_parser("sweep", help="a grid or random search of train runs on Dask",
+                        description="Run glassnet train trials over a grid or a random "
+                                    "search on a Dask cluster (local by default) and write "
+                                    "each run folder, a table and a plot into --out.")
+    add_sweep_arguments(sw, tr)
+    sw.set_defaults(func=cmd_sweep)
     return parser
 
 
@@ -537,6 +547,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     print(export_checkpoint(args.checkpoint, args.output, args.input_shape, args.opset))
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from glassnet import sweep
+
+    try:
+        return sweep.main(args)
+    except sweep.SweepConfigError as e:
+        raise UsageError(f"glassnet sweep: {e}") from None
 
 
 # ---------------------------------------------------------------------- entry point
