@@ -5,8 +5,10 @@ KMeans (k = 10, n_init = 10, k-means++, Lloyd) on digits, blobs and Fashion-MNIS
 on digits and on Fashion-MNIST reduced to 30 principal components, both libraries
 started from the same weights, means and covariances. Fits alternate (glassnet, sklearn,
 glassnet, ...) for ``--rounds`` rounds; medians and the ratio glassnet / sklearn are
-printed. Threads: whatever BLAS and OpenMP get (stated in the output; set
-OMP_NUM_THREADS to pin both).
+printed. Threads: whatever BLAS and OpenMP get, or ``--threads N`` for both libraries
+(stated in the output). Memory: the peak that Python's tracemalloc sees (NumPy's
+allocations) during one glassnet KMeans fit on Fashion-MNIST, against the size of X and
+of the N x K x D array that unchunked distances would need.
 
     PYTHONPATH=src python benchmarks/bench_unsupervised.py --rounds 3
 """
@@ -50,6 +52,23 @@ def kmeans(name, X, rounds, seed=0):
     print(f"    inertia glassnet {a.inertia_:.6g}  sklearn {b.inertia_:.6g}  gap {gap:+.4%}")
 
 
+def kmeans_memory(X, k=10):
+    import tracemalloc
+
+    from glassnet.unsupervised import KMeans
+
+    tracemalloc.start()
+    try:
+        KMeans(k, n_init=1, max_iter=5, rng=0).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    mb = 2.0**20
+    print(f"KMeans memory {X.shape} {X.dtype}: peak {peak / mb:.1f} MB beyond X "
+          f"({X.nbytes / mb:.1f} MB, ratio {peak / X.nbytes:.3f}); unchunked N x K x D "
+          f"would be {X.shape[0] * k * X.shape[1] * X.itemsize / mb:.0f} MB")
+
+
 def mixture(name, X, k, rounds, reg=1e-6):
     from sklearn.mixture import GaussianMixture as SGM
 
@@ -78,8 +97,13 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--skip-fashion", action="store_true")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS / OpenMP threads for both libraries (default: unchanged)")
     args = p.parse_args()
     import threadpoolctl
+
+    if args.threads is not None:
+        threadpoolctl.threadpool_limits(limits=args.threads)
     from sklearn.datasets import load_digits, make_blobs
 
     from glassnet.unsupervised import pca
@@ -97,6 +121,7 @@ def main() -> None:
 
         X = load_fashion_mnist("train", download=False)[0].reshape(60000, -1)
         X = X.astype(np.float32) / np.float32(255)
+        kmeans_memory(X)
         kmeans("Fashion-MNIST float32", X, args.rounds)
         mixture("Fashion-MNIST PCA-30", pca(X, 30)[0], 10, args.rounds)
 

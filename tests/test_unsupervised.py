@@ -186,3 +186,52 @@ def test_bad_parameters(call, words):
 def test_unfitted_use_is_an_error():
     with pytest.raises(RuntimeError, match="not fitted"):
         KMeans(2).predict(BLOBS)
+
+
+# ---------------------------------------------------------------------- seeds, empty clusters
+@pytest.mark.parametrize("make", [lambda: KMeans(4, n_init=2, rng=7),
+                                  lambda: GaussianMixture(4, "diag", rng=7)])
+def test_an_int_seed_gives_the_same_fit_every_time(make):
+    model = make()
+    first = model.fit(BLOBS).predict(BLOBS)
+    np.testing.assert_array_equal(model.fit(BLOBS).predict(BLOBS), first)
+
+
+def test_a_generator_advances_between_fits():
+    gen = np.random.default_rng(0)
+    a = KMeans(3, n_init=1, init="random", max_iter=1, rng=gen).fit(DIGITS).inertia_
+    b = KMeans(3, n_init=1, init="random", max_iter=1, rng=gen).fit(DIGITS).inertia_
+    assert a != b
+
+
+def test_an_empty_cluster_restarts_at_the_farthest_sample():
+    from glassnet.unsupervised.kmeans import _lloyd
+
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0], [30.0, 0.0]])
+    start = np.array([[0.0, 0.5], [10.0, 0.5], [1e6, 1e6]])  # the third gets no sample
+    centers, labels, inertia, _ = _lloyd(X, (X**2).sum(axis=1), start, 20, 0.0)
+    assert sorted(np.bincount(labels, minlength=3)) == [1, 2, 2]
+    assert [30.0, 0.0] in centers.tolist()
+    assert inertia == pytest.approx(4 * 0.25)
+
+
+def test_kmeans_memory_stays_below_the_size_of_the_data():
+    """Distances go chunk by chunk: fitting 20,000 x 50 (8 MB) with K = 10 never holds
+    an N x K x D array (80 MB), nor even a second copy of X."""
+    import tracemalloc
+
+    X = np.random.default_rng(0).normal(size=(20000, 50))
+    tracemalloc.start()
+    try:
+        KMeans(10, n_init=2, max_iter=5, rng=0).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes, peak
+
+
+def test_mean_variance_is_numpys(rng):
+    from glassnet.unsupervised.kmeans import _mean_variance
+
+    X = rng.normal(3.0, 2.0, size=(301, 7))
+    assert _mean_variance(X, chunk=50) == pytest.approx(np.var(X, axis=0).mean(), rel=1e-12)

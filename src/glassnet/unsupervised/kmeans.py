@@ -46,6 +46,17 @@ def squared_distances(X: np.ndarray, C: np.ndarray, x_sq: np.ndarray | None = No
     return out
 
 
+def _mean_variance(X: np.ndarray, chunk: int = _CHUNK) -> float:
+    """The mean over features of the per-feature variance of X, chunk by chunk (no copy
+    of X; ``np.var`` would form X - mean whole)."""
+    mean = X.mean(axis=0, dtype=np.float64)
+    total = 0.0
+    for s in range(0, X.shape[0], chunk):
+        diff = X[s:s + chunk] - mean
+        total += float(np.einsum("ij,ij->", diff, diff))
+    return total / X.size
+
+
 def _kmeans_plus_plus(X: np.ndarray, x_sq: np.ndarray, k: int,
                       rng: np.random.Generator) -> np.ndarray:
     """Greedy k-means++ (Arthur & Vassilvitskii 2007): each new centre is the best of
@@ -75,9 +86,11 @@ def _kmeans_plus_plus(X: np.ndarray, x_sq: np.ndarray, k: int,
 
 
 def _assign(X: np.ndarray, x_sq: np.ndarray, centers: np.ndarray,
-            sums: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+            sums: np.ndarray | None = None,
+            nearest: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Nearest centre of every row and the inertia; with ``sums`` (K, D) also the sum of
-    the rows assigned to each centre (accumulated in place, chunk by chunk)."""
+    the rows assigned to each centre (accumulated in place, chunk by chunk), with
+    ``nearest`` (N,) the squared distance of every row to its centre (written in place)."""
     n, k = X.shape[0], centers.shape[0]
     labels = np.empty(n, dtype=np.int64)
     c_sq = np.einsum("ij,ij->i", centers, centers)
@@ -92,25 +105,51 @@ def _assign(X: np.ndarray, x_sq: np.ndarray, centers: np.ndarray,
         lab = d.argmin(axis=1)
         labels[s:s + _CHUNK] = lab
         best = np.take_along_axis(d, lab[:, None], axis=1)[:, 0].astype(np.float64)
-        inertia += float(np.maximum(best + x_sq[s:s + _CHUNK], 0).sum())
+        best = np.maximum(best + x_sq[s:s + _CHUNK], 0)
+        inertia += float(best.sum())
+        if nearest is not None:
+            nearest[s:s + _CHUNK] = best
         if sums is not None:
             sums += eye[lab].T @ xb
     return labels, inertia
 
 
+def _relocate_empty(X: np.ndarray, labels: np.ndarray, nearest: np.ndarray,
+                    sums: np.ndarray, counts: np.ndarray) -> None:
+    """Give each empty cluster the sample farthest from its own centre (taken from a
+    cluster of two or more), updating ``labels``, ``sums`` and ``counts`` in place."""
+    empty = np.flatnonzero(counts == 0)
+    order = np.argsort(-nearest, kind="stable")
+    j = 0
+    for e in empty:
+        while j < len(order) and counts[labels[order[j]]] < 2:
+            j += 1
+        if j == len(order):  # fewer distinct samples than clusters: nothing to move
+            return
+        i = order[j]
+        j += 1
+        sums[labels[i]] -= X[i]
+        counts[labels[i]] -= 1
+        sums[e], counts[e], labels[i] = X[i], 1, e
+
+
 def _lloyd(X: np.ndarray, x_sq: np.ndarray, centers: np.ndarray, max_iter: int,
            tol: float) -> tuple[np.ndarray, np.ndarray, float, int]:
     """Lloyd iterations from ``centers``; stops when the labels no longer change or the
-    centres move by at most ``tol`` in total squared distance."""
+    centres move by at most ``tol`` in total squared distance. A cluster left empty is
+    restarted at the sample farthest from its centre (as scikit-learn does)."""
     k = centers.shape[0]
     labels = None
+    nearest = np.empty(X.shape[0])
     it = 0
     while it < max_iter:
         it += 1
         sums = np.zeros_like(centers)
-        new_labels, _ = _assign(X, x_sq, centers, sums)
+        new_labels, _ = _assign(X, x_sq, centers, sums, nearest)
         counts = np.bincount(new_labels, minlength=k)
-        new_centers = centers.copy()  # an empty cluster keeps its centre
+        if not counts.all():
+            _relocate_empty(X, new_labels, nearest, sums, counts)
+        new_centers = centers.copy()  # a cluster still empty keeps its centre
         filled = counts > 0
         new_centers[filled] = sums[filled] / counts[filled, None].astype(X.dtype)
         shift = float(((new_centers - centers) ** 2).sum())
@@ -142,7 +181,9 @@ class KMeans:
     init : {"k-means++", "random"}
         Greedy k-means++ seeding, or K distinct samples drawn uniformly.
     rng : None, int or numpy.random.Generator
-        The randomness of the seeding (None: glassnet's default generator).
+        The randomness of the seeding: an int seeds a fresh generator at every ``fit``
+        (the same result each time), a Generator is drawn from and advances, None draws
+        from glassnet's default generator (``glassnet.manual_seed``).
 
     Attributes
     ----------
@@ -173,7 +214,8 @@ class KMeans:
         if init not in ("k-means++", "random"):
             raise ValueError(f"KMeans: init must be 'k-means++' or 'random', got {init!r}")
         self.init = init
-        self.rng = as_generator(rng, "KMeans")
+        as_generator(rng, "KMeans")  # a TypeError now for a bad rng, not at fit
+        self.rng = rng
         self.cluster_centers_: np.ndarray | None = None
         self.labels_: np.ndarray | None = None
         self.inertia_: float | None = None
@@ -191,13 +233,14 @@ class KMeans:
             raise ValueError(f"KMeans: n_clusters={k} is larger than the number of "
                              f"samples ({n})")
         x_sq = np.einsum("ij,ij->i", X, X)
-        tol = self.tol * float(np.mean(np.var(X, axis=0, dtype=np.float64)))
+        tol = self.tol * _mean_variance(X)
+        gen = as_generator(self.rng, "KMeans")
         best = None
         for _ in range(self.n_init):
             if self.init == "k-means++":
-                start = _kmeans_plus_plus(X, x_sq, k, self.rng)
+                start = _kmeans_plus_plus(X, x_sq, k, gen)
             else:
-                start = X[self.rng.choice(n, size=k, replace=False)].copy()
+                start = X[gen.choice(n, size=k, replace=False)].copy()
             run = _lloyd(X, x_sq, start, self.max_iter, tol)
             if best is None or run[2] < best[2]:
                 best = run

@@ -56,9 +56,20 @@ def _precision_cholesky(cov: np.ndarray, kind: str) -> np.ndarray:
     return 1.0 / np.sqrt(cov)
 
 
+def _squares(X: np.ndarray, kind: str) -> np.ndarray | None:
+    """What the diagonal and spherical steps reuse at every EM iteration: X * X (N, D)
+    for "diag", the squared row norms ||x_n||^2 (N,) for "spherical"."""
+    if kind == "diag":
+        return X * X
+    if kind == "spherical":
+        return np.einsum("ij,ij->i", X, X)
+    return None
+
+
 def _log_gaussian(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray,
                   kind: str, xx: np.ndarray | None = None) -> np.ndarray:
-    """log N(x_n | mu_k, Sigma_k), shape (N, K); ``xx`` = X * X when already known."""
+    """log N(x_n | mu_k, Sigma_k), shape (N, K); ``xx`` = ``_squares(X, kind)`` when
+    already known."""
     n, d = X.shape
     if kind == "full":
         log_det = np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
@@ -69,12 +80,13 @@ def _log_gaussian(X: np.ndarray, means: np.ndarray, prec_chol: np.ndarray,
     elif kind == "diag":
         log_det = np.log(prec_chol).sum(axis=1)
         prec = prec_chol**2
-        xx = X * X if xx is None else xx
+        xx = _squares(X, kind) if xx is None else xx
         out = xx @ prec.T - X @ (2 * means * prec).T + ((means**2) * prec).sum(axis=1)
     else:
         log_det = d * np.log(prec_chol)
         prec = prec_chol**2
-        out = (np.einsum("ij,ij->i", X, X)[:, None] - X @ (2 * means.T)
+        xx = _squares(X, kind) if xx is None else xx
+        out = (xx[:, None] - X @ (2 * means.T)
                + (means**2).sum(axis=1)) * prec
     np.maximum(out, 0, out=out)
     return -0.5 * (d * np.log(2 * np.pi) + out) + log_det
@@ -92,11 +104,12 @@ def _m_step(X: np.ndarray, resp: np.ndarray, kind: str, reg: float,
             cov[k] = (resp[:, k, None] * diff).T @ diff / nk[k]
             cov[k].flat[:: X.shape[1] + 1] += reg
     else:
-        avg_sq = (resp.T @ (X * X if xx is None else xx)) / nk[:, None]
-        var = avg_sq - means**2  # E[x^2] - mu^2 per feature
-        cov = np.maximum(var, 0) + reg
-        if kind == "spherical":
-            cov = cov.mean(axis=1)
+        xx = _squares(X, kind) if xx is None else xx
+        if kind == "diag":  # E[x^2] - mu^2 per feature
+            cov = np.maximum((resp.T @ xx) / nk[:, None] - means**2, 0) + reg
+        else:  # the mean over features of the same: (E||x||^2 - ||mu||^2) / D
+            var = (resp.T @ xx) / nk - (means**2).sum(axis=1)
+            cov = np.maximum(var, 0) / X.shape[1] + reg
     return nk / X.shape[0], means, cov
 
 
@@ -116,7 +129,9 @@ class GaussianMixture:
     n_init : int
         Initialisations; the one with the highest final lower bound is kept.
     rng : None, int or numpy.random.Generator
-        Randomness of the k-means initialisation.
+        Randomness of the k-means initialisation (and of ``sample`` when it is given no
+        ``rng``): an int seeds a fresh generator at every call, a Generator advances,
+        None draws from glassnet's default generator.
     means_init : ndarray (K, D), optional
         Starting means: each sample is first assigned to the nearest one (hard
         responsibilities), which also gives the starting weights and covariances.
@@ -161,7 +176,8 @@ class GaussianMixture:
         self.tol = check_positive_float(tol, "tol", who, allow_zero=True)
         self.reg_covar = check_positive_float(reg_covar, "reg_covar", who, allow_zero=True)
         self.n_init = check_positive_int(n_init, "n_init", who)
-        self.rng = as_generator(rng, who)
+        as_generator(rng, who)  # a TypeError now for a bad rng, not at fit
+        self.rng = rng
         self.means_init = None if means_init is None else check_data(means_init, who,
                                                                      np.float64)
         if self.means_init is not None and self.means_init.shape[0] != self.n_components:
@@ -171,14 +187,14 @@ class GaussianMixture:
         self.lower_bounds_: list[float] = []
 
     # ------------------------------------------------------------------ fitting
-    def _start(self, X: np.ndarray) -> np.ndarray:
+    def _start(self, X: np.ndarray, gen: np.random.Generator) -> np.ndarray:
         from glassnet.unsupervised.kmeans import KMeans, _assign
 
         if self.means_init is not None:
             check_features(self.means_init, X.shape[1], "GaussianMixture means_init")
             labels = _assign(X, np.einsum("ij,ij->i", X, X), self.means_init)[0]
         else:
-            labels = KMeans(self.n_components, n_init=1, rng=self.rng).fit(X).labels_
+            labels = KMeans(self.n_components, n_init=1, rng=gen).fit(X).labels_
         resp = np.zeros((X.shape[0], self.n_components))
         resp[np.arange(X.shape[0]), labels] = 1.0
         return resp
@@ -197,10 +213,11 @@ class GaussianMixture:
         if self.n_components > X.shape[0]:
             raise ValueError(f"GaussianMixture: n_components={self.n_components} is larger "
                              f"than the number of samples ({X.shape[0]})")
-        xx = X * X if self.covariance_type == "diag" else None
+        xx = _squares(X, self.covariance_type)
+        gen = as_generator(self.rng, "GaussianMixture")
         best = None
         for _ in range(self.n_init):
-            resp = self._start(X)
+            resp = self._start(X, gen)
             weights, means, cov = _m_step(X, resp, self.covariance_type, self.reg_covar, xx)
             if self.means_init is not None:
                 means = self.means_init.copy()
