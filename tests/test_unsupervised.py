@@ -235,3 +235,17 @@ def test_mean_variance_is_numpys(rng):
 
     X = rng.normal(3.0, 2.0, size=(301, 7))
     assert _mean_variance(X, chunk=50) == pytest.approx(np.var(X, axis=0).mean(), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(200, 6), (5, 9)])  # the eigh and the SVD branch
+def test_pca_matches_sklearn_up_to_sign(rng, shape):
+    from sklearn.decomposition import PCA
+
+    X = rng.normal(size=shape) @ np.diag(np.arange(1.0, shape[1] + 1))
+    Z, axes, mean = pca(X, 3)
+    theirs = PCA(3).fit(X)
+    signs = np.sign((axes * theirs.components_).sum(axis=1))
+    np.testing.assert_allclose(axes * signs[:, None], theirs.components_, atol=1e-8)
+    np.testing.assert_allclose(Z * signs, theirs.transform(X), atol=1e-8)
+    np.testing.assert_allclose((X - mean) @ axes.T, Z, atol=1e-10)
+    assert (np.abs(axes).argmax(axis=1) == np.argmax(axes, axis=1)).all()  # sign rule

@@ -58,6 +58,11 @@ def pca(X: Any, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     Returns the projections (N, n_components), the axes (n_components, D) and the mean
     (D,), so that new rows project as ``(Z - mean) @ axes.T``.
+
+    Conventions: the axes are the leading eigenvectors of the D x D scatter matrix
+    (X - mean)^T (X - mean) when N >= D (cheaper than an SVD of X for many samples), the
+    leading right singular vectors of X - mean otherwise; each axis' largest entry in
+    absolute value is made positive, so the result does not depend on the solver.
     Equivalent (up to each axis' sign): ``sklearn.decomposition.PCA(n_components)``.
     """
     from glassnet.unsupervised._checks import check_data, check_positive_int
@@ -67,5 +72,12 @@ def pca(X: Any, n_components: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if k > min(X.shape):
         raise ValueError(f"pca: n_components={k} exceeds min(N, D) = {min(X.shape)}")
     mean = X.mean(axis=0)
-    axes = np.linalg.svd(X - mean, full_matrices=False)[2][:k]
-    return (X - mean) @ axes.T, axes, mean
+    centred = X - mean
+    if X.shape[0] >= X.shape[1]:
+        vecs = np.linalg.eigh(centred.T @ centred)[1]
+        axes = vecs[:, ::-1][:, :k].T
+    else:
+        axes = np.linalg.svd(centred, full_matrices=False)[2][:k]
+    sign = np.sign(axes[np.arange(k), np.abs(axes).argmax(axis=1)])
+    axes = axes * sign[:, None]
+    return centred @ axes.T, np.ascontiguousarray(axes), mean
