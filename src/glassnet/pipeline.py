@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 REGRESSION_SETS = ("curve", "points")
-MODELS = ("linear", "logistic", "mlp", "quadratic", "linreg", "poly")
+MODELS = ("linear", "logistic", "mlp", "quadratic", "linreg", "poly", "cnn", "lenet", "convnet")
 LOSSES = {
     "softmax": "softmax_log_likelihood",
     "softmax-ce": "softmax_cross_entropy",
@@ -205,8 +205,10 @@ def build_model(
     batch_norm: bool = False,
     order: int = 3,
     activation: str = "relu",
+    input_shape: Sequence[int] | None = None,
 ) -> Any:
-    """A model of the lecture by name (see ``MODELS``)."""
+    """A model of the lecture by name (see ``MODELS``); the convolutional ones ("cnn" =
+    "lenet", and "convnet", see ``glassnet.convnets``) need the images' ``input_shape``."""
     from glassnet import models
 
     if kind in ("linreg", "poly"):
@@ -228,6 +230,14 @@ def build_model(
     if kind == "mlp":
         return models.MLP(in_features, list(hidden), num_classes, activation=activation,
                           dropout=dropout, batch_norm=batch_norm)
+    if kind in ("cnn", "lenet", "convnet"):
+        from glassnet.convnets import image_layout
+
+        C, S, last = image_layout(input_shape, kind)
+        if kind == "convnet":
+            return models.ConvNet((32, 64), num_classes, in_channels=C, image_size=S,
+                                  batch_norm=batch_norm, dropout=dropout, channels_last=last)
+        return models.LeNet(num_classes, in_channels=C, image_size=S, channels_last=last)
     if kind == "quadratic":
         if in_features > 200:
             raise ValueError(

@@ -351,6 +351,7 @@ def fit(
     checkpoint_every: int = 1,
     keep_best: str | None = "val_accuracy",
     restore_best: bool = False,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -405,6 +406,10 @@ def fit(
     restore_best : bool
         At the end, before the test split is evaluated, load the best epoch's weights back
         into the model (from ``best.ckpt`` on a resumed run).
+    transform : callable, optional
+        Applied to the inputs of every training batch (data augmentation, e.g. a
+        ``glassnet.data.transforms.Compose``); validation and test inputs are left as
+        they are.
 
     Raises
     ------
@@ -480,6 +485,8 @@ def fit(
             idx = order[step * batch_size : (step + 1) * batch_size]
             xb = x_rows.take(X, idx)
             yb = y_rows.take(y, idx)
+            if transform is not None:  # augmentation: a new random version of each batch
+                xb = transform(xb)
             t1 = clock()
             scores = model(Tensor(xb))
             batch_loss = loss(scores, yb)
