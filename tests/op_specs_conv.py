@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from glassnet.ops import conv as C
+from glassnet.ops.nn import BatchNormFn
 from op_specs import Case, OpSpec, cycle, distinct, normal
 
 # (x shape, weight shape, geometry): kernel = input, 1x1, stride, padding, dilation,
@@ -162,7 +163,22 @@ def _pad_cases(rng: np.random.Generator) -> list[Case]:
     return [Case((normal(rng, xs),), {"pad": pad, "value": v}) for xs, pad, v in cycle(PAD_CASES)]
 
 
+def _bn2d_cases(rng: np.random.Generator) -> list[Case]:
+    """Batch norm of images: statistics over N, H and W (BatchNorm2d's fused node)."""
+    shapes = [xs for xs, _ in POOL_CASES if xs[0] * xs[2] * xs[3] > 1]
+    return [Case((normal(rng, xs, 2.0) + 0.5, 1.0 + 0.5 * normal(rng, (xs[1],)),
+                  normal(rng, (xs[1],))), {"eps": 1e-3}) for xs in cycle(shapes)]
+
+
 SPECS = [
+    OpSpec(
+        BatchNormFn,
+        lambda x, g, b, eps: BatchNormFn.apply(x, g, b, eps=eps),
+        lambda x, g, b, eps: F.batch_norm(x, None, None, g, b, training=True, eps=eps),
+        _bn2d_cases,
+        name="BatchNormFn_2d",
+        scalar_inputs=False,
+    ),
     OpSpec(
         C.Conv2d,
         lambda x, w, b, **geo: C.Conv2d.apply(x, w, b, **geo),

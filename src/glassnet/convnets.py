@@ -124,9 +124,9 @@ class ConvNet(_ImageModel):
     num_classes), s = image_size / 2^len(channels). With ``batch_norm`` the convolutions
     have no bias (the normalisation's shift replaces it).
 
-    ``ConvNet((32, 64))`` on 28 x 28 images is the network behind ``glassnet train
-    --model cnn``: its two convolutions are (N, 1, 28, 28) -> 32 channels and
-    (N, 32, 14, 14) -> 64 channels.
+    ``glassnet train --model cnn`` trains ``ConvNet((16, 32))``, ``--model convnet``
+    ``ConvNet((32, 64))``, whose two convolutions on 28 x 28 images are
+    (N, 1, 28, 28) -> 32 channels and (N, 32, 14, 14) -> 64 channels.
 
     >>> import glassnet as gn
     >>> gn.models.ConvNet((8, 16), hidden=32).num_parameters()

@@ -207,8 +207,10 @@ def build_model(
     activation: str = "relu",
     input_shape: Sequence[int] | None = None,
 ) -> Any:
-    """A model of the lecture by name (see ``MODELS``); the convolutional ones ("cnn" =
-    "lenet", and "convnet", see ``glassnet.convnets``) need the images' ``input_shape``."""
+    """A model of the lecture by name (see ``MODELS``); the convolutional ones need the
+    images' ``input_shape`` ("lenet": LeNet-5; "cnn": ConvNet((16, 32)), a LeNet-style
+    network of two 3x3 convolution blocks; "convnet": ConvNet((32, 64)); see
+    ``glassnet.convnets``)."""
     from glassnet import models
 
     if kind in ("linreg", "poly"):
@@ -234,10 +236,11 @@ def build_model(
         from glassnet.convnets import image_layout
 
         C, S, last = image_layout(input_shape, kind)
-        if kind == "convnet":
-            return models.ConvNet((32, 64), num_classes, in_channels=C, image_size=S,
-                                  batch_norm=batch_norm, dropout=dropout, channels_last=last)
-        return models.LeNet(num_classes, in_channels=C, image_size=S, channels_last=last)
+        if kind == "lenet":
+            return models.LeNet(num_classes, in_channels=C, image_size=S, channels_last=last)
+        return models.ConvNet((16, 32) if kind == "cnn" else (32, 64), num_classes,
+                              in_channels=C, image_size=S, batch_norm=batch_norm,
+                              dropout=dropout, channels_last=last)
     if kind == "quadratic":
         if in_features > 200:
             raise ValueError(

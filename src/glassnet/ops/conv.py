@@ -112,14 +112,15 @@ def _padded(x: np.ndarray, p: tuple[int, int], value: float = 0.0) -> np.ndarray
 
 def _windows(
     xp: np.ndarray, kernel: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
-    out: tuple[int, int],
+    out: tuple[int, int], writeable: bool = False,
 ) -> np.ndarray:
-    """A read-only view (N, C, KH, KW, OH, OW) of padded input: [.., i, j, y, x] =
-    xp[.., y s0 + i d0, x s1 + j d1]."""
+    """A view (N, C, KH, KW, OH, OW) of padded input: [.., i, j, y, x] =
+    xp[.., y s0 + i d0, x s1 + j d1] (read-only unless ``writeable``: for a fixed (i, j)
+    the entries are distinct, so adding through one offset at a time is safe)."""
     sN, sC, sH, sW = xp.strides
     shape = xp.shape[:2] + tuple(kernel) + tuple(out)
     strides = (sN, sC, d[0] * sH, d[1] * sW, s[0] * sH, s[1] * sW)
-    return as_strided(xp, shape, strides, writeable=False)
+    return as_strided(xp, shape, strides, writeable=writeable)
 
 
 def _chunks(n: int, per_sample: int, itemsize: int) -> list[tuple[int, int]]:
@@ -183,7 +184,8 @@ def _by_channel(dout: np.ndarray, groups: int) -> np.ndarray:
 
 
 def _conv_forward(x, w, b, s, p, d, out, groups):
-    """out (N, O, OH, OW) = conv(x, w) + b, one product per group and chunk of the batch."""
+    """(out (N, O, OH, OW) = conv(x, w) + b, one product per group and chunk of the batch;
+    the columns when the whole batch was one chunk (for the weight gradient), else None)."""
     N, C = x.shape[:2]
     O, Cg, KH, KW = w.shape
     dtype = _dtype(x, w, b)
@@ -201,7 +203,7 @@ def _conv_forward(x, w, b, s, p, d, out, groups):
             y[a:e] = prod
         else:  # the bias added while the product is moved into (n, O, P)
             np.add(prod, b.astype(dtype, copy=False).reshape(O, 1), out=y[a:e])
-    return y.reshape(N, O, out[0], out[1])
+    return y.reshape(N, O, out[0], out[1]), (cols if len(chunks) == 1 else None)
 
 
 def _input_grad(dout, w, x_shape, s, p, d, out, groups):
@@ -223,17 +225,19 @@ def _input_grad(dout, w, x_shape, s, p, d, out, groups):
     return dx
 
 
-def _weight_grad(x, dout, w_shape, s, p, d, out, groups):
-    """dW (O, C/G, KH, KW) = sum over samples and positions of dout @ cols^T."""
+def _weight_grad(x, dout, w_shape, s, p, d, out, groups, cols=None):
+    """dW (O, C/G, KH, KW) = sum over samples and positions of dout @ cols^T (``cols``:
+    the forward's columns of the whole batch, if it kept them)."""
     N, C = x.shape[:2]
     O, Cg, KH, KW = w_shape
     dtype = _dtype(x, dout)
     x, dout = x.astype(dtype, copy=False), dout.astype(dtype, copy=False)
     dw = np.zeros((groups, O // groups, Cg * KH * KW), dtype=dtype)
-    chunks, buf = _plan(N, C, O, (KH, KW), out, dtype)
+    chunks, buf = _plan(N, C, O, (KH, KW), out, dtype) if cols is None else ([(0, N)], None)
     Og = O // groups
     for a, e in chunks:
-        cols = _im2col(x[a:e], (KH, KW), s, p, d, out, groups, buf)
+        if buf is not None:
+            cols = _im2col(x[a:e], (KH, KW), s, p, d, out, groups, buf)
         # dout as (n OH OW, O): the product cols @ dout^T then has both operands in row
         # order, the layout OpenBLAS threads best
         g = np.ascontiguousarray(dout[a:e].reshape(e - a, O, -1).transpose(0, 2, 1))
@@ -277,14 +281,17 @@ class Conv2d(Function):
                 f"{w.shape}, got {b.shape}"
             )
         self.geo = {"stride": s, "padding": p, "dilation": d, "groups": g}
-        return _conv_forward(x, w, b, s, p, d, out, g)
+        y, self.cols = _conv_forward(x, w, b, s, p, d, out, g)
+        return y
 
     def backward(self, dout):
         x, w, b = self.inputs
         nx, nw, nb = self.needs_input_grad
         geo = self.geo
         dx = call(Conv2dInputGrad, dout, w, x_shape=tuple(x.shape), **geo) if nx else None
-        dw = call(Conv2dWeightGrad, x, dout, w_shape=tuple(w.shape), **geo) if nw else None
+        dw = None
+        if nw:  # the forward's columns spare the weight gradient a second im2col
+            dw = call(Conv2dWeightGrad, x, dout, w_shape=tuple(w.shape), cols=self.cols, **geo)
         db = dout.sum(axis=(0, 2, 3)) if nb else None
         return dx, dw, db
 
@@ -336,17 +343,18 @@ class Conv2dWeightGrad(Function):
     xpad[n, g C/G + c, y s0 + i d0, x s1 + j d1]; x (N, C, H, W), dout (N, O, OH, OW) ->
     out ``w_shape`` (O, C/G, KH, KW). Computed as dout @ cols^T, one product per chunk.
     Gradient: dx = Conv2dInputGrad(dout, g); d(dout) = Conv2d(x, g) (no bias).
-    Conventions: linear in each argument.
+    Conventions: linear in each argument. ``cols`` (Conv2d's backward passes it) are the
+    forward's im2col columns of x, reused instead of built again.
     Equivalent: ``torch.nn.grad.conv2d_weight(x, w_shape, dout, stride, padding, dilation,
     groups)``.
     """
 
     array_backward = True
 
-    def forward(self, x, dout, w_shape, stride=1, padding=0, dilation=1, groups=1):
+    def forward(self, x, dout, w_shape, stride=1, padding=0, dilation=1, groups=1, cols=None):
         s, p, d, out, g = _adjoint_geometry(self, x.shape, w_shape, dout.shape, stride,
                                             padding, dilation, groups)
-        return _weight_grad(x, dout, tuple(w_shape), s, p, d, out, g)
+        return _weight_grad(x, dout, tuple(w_shape), s, p, d, out, g, cols)
 
     def backward(self, g):
         x, dout = self.inputs
@@ -401,27 +409,51 @@ class MaxPool2d(Function):
 
     array_backward = True
 
+    saves_output = True
+
     def forward(self, x, kernel_size, stride=None, padding=0, dilation=1):
         k, s, p, d, out = _pool_args(x.shape, kernel_size, stride, padding, dilation,
                                      "max_pool2d")
-        view = _windows(_padded(x, p, -np.inf), k, s, d, out)
-        best = _reduce_windows(np.maximum, view)
-        # winner: the first (row-major) window offset equal to the maximum
-        which = np.zeros(best.shape, dtype=np.intp)
-        for t in range(k[0] * k[1] - 1, -1, -1):
-            np.copyto(which, t, where=view[:, :, t // k[1], t % k[1]] == best)
-        W = x.shape[3]
-        offsets = np.array([i * d[0] * W + j * d[1] for i in range(k[0]) for j in range(k[1])])
-        rows = np.arange(out[0]) * s[0] - p[0]
-        colsx = np.arange(out[1]) * s[1] - p[1]
-        self.winners = (rows[:, None] * W + colsx[None, :]) + offsets[which]
-        self.distinct = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
-        return best
+        self.geo = (k, s, p, d, out)
+        # the padded windows are kept for backward (a view; the padded copy only if p > 0)
+        self.view = _windows(_padded(x, p, -np.inf), k, s, d, out)
+        return _reduce_windows(np.maximum, self.view)
+
+    def _first_winners(self, best: np.ndarray):
+        """Masks (one per window offset, row-major) of the windows whose first maximum
+        sits at that offset."""
+        view, (k, _, _, _, _) = self.view, self.geo
+        taken = np.zeros(best.shape, dtype=bool)
+        for t in range(k[0] * k[1]):
+            win = view[:, :, t // k[1], t % k[1]] == best
+            win &= ~taken
+            taken |= win
+            yield t // k[1], t % k[1], win
 
     def backward(self, dout):
         x = self.inputs[0]
-        return (call(MaxUnpool2d, dout, self.winners, shape=tuple(x.shape),
-                     distinct=self.distinct),)
+        best = self.out()
+        k, s, p, d, out = self.geo
+        if isinstance(dout, np.ndarray):
+            # arrays (no graph to record): each offset's winners receive dout through a
+            # strided view of the padded gradient, without integer indices
+            H, W = x.shape[2], x.shape[3]
+            dxp = np.zeros(x.shape[:2] + (H + 2 * p[0], W + 2 * p[1]), dtype=dout.dtype)
+            grid = _windows(dxp, k, s, d, out, writeable=True)
+            for i, j, win in self._first_winners(best):
+                grid[:, :, i, j] += np.where(win, dout, 0)
+            return (dxp[:, :, p[0]:p[0] + H, p[1]:p[1] + W],)
+        # Tensors (create_graph): the winners' flat positions and the scatter primitive
+        which = np.zeros(best.shape, dtype=np.intp)
+        for i, j, win in self._first_winners(best.data):
+            which[win] = i * k[1] + j
+        W = x.shape[3]
+        offsets = np.array([i * d[0] * W + j * d[1] for i in range(k[0]) for j in range(k[1])])
+        rows = np.arange(out[0]) * s[0] - p[0]
+        cols = np.arange(out[1]) * s[1] - p[1]
+        winners = (rows[:, None] * W + cols[None, :]) + offsets[which]
+        distinct = s[0] >= d[0] * (k[0] - 1) + 1 and s[1] >= d[1] * (k[1] - 1) + 1
+        return (call(MaxUnpool2d, dout, winners, shape=tuple(x.shape), distinct=distinct),)
 
 
 class MaxUnpool2d(Function):
