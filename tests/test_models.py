@@ -230,6 +230,9 @@ def test_logistic_regression_matches_sklearn(rng: np.random.Generator) -> None:
         lambda: models.LogisticRegression(4),
         lambda: models.LogisticRegression(4, 3, dtype=np.float64),
         lambda: models.MLP(4, [6, 5], 3, activation="tanh", dropout=0.1, batch_norm=True),
+        lambda: models.LeNet(3, image_size=12, dtype=np.float64),
+        lambda: models.ConvNet((2, 3), 4, in_channels=3, image_size=4, hidden=5,
+                               batch_norm=True, dropout=0.1, channels_last=True),
     ],
 )
 def test_config_round_trip(rng: np.random.Generator, make: object) -> None:
@@ -253,6 +256,6 @@ def test_config_round_trip(rng: np.random.Generator, make: object) -> None:
 def test_every_model_has_a_config_test() -> None:
     tested = {"LinearRegression", "PolynomialFeatures", "PolynomialRegression",
               "QuadraticFeatures", "QuadraticModel", "LinearClassifier", "LogisticRegression",
-              "MLP"}
+              "MLP", "LeNet", "ConvNet"}
     assert set(models.__all__) == tested
     assert models.MLP is nn.MLP

@@ -401,7 +401,15 @@ BUILT_INS = {
     "MLP": lambda: nn.MLP(3, [5, 4], 2, activation="tanh", dropout=0.1, batch_norm=True),
     "ModuleList": lambda: nn.ModuleList([nn.Linear(3, 3), nn.ReLU()]),
     "ModuleDict": lambda: nn.ModuleDict({"a": nn.Linear(3, 3), "b": nn.Sigmoid()}),
+    "Conv2d": lambda: nn.Conv2d(3, 4, (3, 2), stride=2, padding=1, bias=False),
+    "MaxPool2d": lambda: nn.MaxPool2d(3, 2, padding=1, dilation=1),
+    "AvgPool2d": lambda: nn.AvgPool2d(2),
+    "AdaptiveAvgPool2d": lambda: nn.AdaptiveAvgPool2d(2),
+    "BatchNorm2d": lambda: nn.BatchNorm2d(3, momentum=0.2),
+    "Dropout2d": lambda: nn.Dropout2d(0.3),
 }
+IMAGE_LAYERS = {"Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm2d",
+                "Dropout2d"}  # run on (N, C, H, W) images
 
 
 def test_every_built_in_layer_has_a_config_case() -> None:
@@ -429,7 +437,7 @@ def test_config_round_trip(name: str, rng: np.random.Generator) -> None:
         return
     module.eval()
     rebuilt.eval()
-    x = gn.tensor(rng.standard_normal((4, 3)))
+    x = gn.tensor(rng.standard_normal((2, 3, 6, 6) if name in IMAGE_LAYERS else (4, 3)))
     np.testing.assert_array_equal(rebuilt(x).data, module(x).data)
 
 

@@ -19,9 +19,10 @@ from glassnet import models, nn  # noqa: E402
 TOL = 1e-5  # float32, as the issue states: |onnxruntime - glassnet| <= TOL + TOL |glassnet|
 
 
-def _bn(C: int, **kw) -> nn.BatchNorm1d:
-    """A BatchNorm1d whose statistics and affine parameters are not the initial ones."""
-    layer = nn.BatchNorm1d(C, **kw)
+def _bn(C: int, kind: type = nn.BatchNorm1d, **kw) -> nn.BatchNorm1d:
+    """A BatchNorm1d (or 2d) whose statistics and affine parameters are not the initial
+    ones."""
+    layer = kind(C, **kw)
     g = np.random.default_rng(C)
     if layer.running_mean is not None:
         layer.running_mean[...] = g.normal(size=C)
@@ -68,6 +69,19 @@ CASES: list[tuple[str, Callable[[], nn.Module], tuple[int, ...], bool]] = [
         nn.Residual(nn.Sequential(nn.Linear(8, 8), nn.Residual(nn.Linear(8, 8)), nn.Tanh()),
                     p_drop=0.5),
         nn.Linear(8, 3)), (5,), True),
+    ("conv2d", lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1, generator=0), (3, 7, 6), True),
+    ("conv2d-groups-dilation", lambda: nn.Conv2d(4, 2, (3, 2), dilation=(2, 1), groups=2,
+                                                 bias=False, generator=0), (4, 7, 5), True),
+    ("max-pool", lambda: nn.MaxPool2d(3, 2, padding=1), (2, 7, 7), True),
+    ("avg-pool", lambda: nn.AvgPool2d(2, padding=1), (2, 5, 5), True),
+    ("adaptive-avg-pool", lambda: nn.AdaptiveAvgPool2d(1), (3, 4, 5), True),
+    ("adaptive-avg-pool-2x2", lambda: nn.AdaptiveAvgPool2d(2), (3, 4, 6), False),
+    ("batch-norm-2d", lambda: _bn(3, kind=nn.BatchNorm2d), (3, 4, 4), True),
+    ("dropout2d", lambda: nn.Dropout2d(0.3), (2, 3, 3), True),
+    ("lenet", lambda: models.LeNet(generator=0), (1, 28, 28), False),
+    ("convnet-flat-channels-last", lambda: models.ConvNet(
+        (4, 6), 3, in_channels=3, image_size=8, hidden=8, batch_norm=True, channels_last=True,
+        generator=0), (192,), False),
     ("linear-regression", lambda: models.LinearRegression(3, 2), (3,), False),
     ("linear-regression-1d", lambda: models.LinearRegression(1), (), False),
     ("polynomial-features", lambda: models.PolynomialFeatures(3), (1,), False),

@@ -9,7 +9,7 @@ glassnet_model.to_torch_state_dict().items()})``.
 
 Layers are converted through ``CONVERTERS``, a registry by torch class name; a layer
 without an entry raises an error naming it. ``register_converter`` adds one
-(``Conv2d``, pooling and ``BatchNorm2d`` when glassnet has them)::
+(this module registers ``Conv2d``, the poolings and ``BatchNorm2d`` that way)::
 
     @register_converter("Conv2d")
     def _conv2d(m, convert):
@@ -81,9 +81,60 @@ def _batch_norm1d(m: Any, convert: Any) -> nn.Module:
     )
 
 
+@register_converter("BatchNorm2d")
+def _batch_norm2d(m: Any, convert: Any) -> nn.Module:
+    return nn.BatchNorm2d(
+        m.num_features, eps=m.eps, momentum=m.momentum, affine=m.affine,
+        track_running_stats=m.track_running_stats, dtype=_dtype(m),
+    )
+
+
+@register_converter("Conv2d")
+def _conv2d(m: Any, convert: Any) -> nn.Module:
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        raise UnsupportedLayerError(
+            f"Conv2d with padding={m.padding!r}, padding_mode={m.padding_mode!r}: glassnet "
+            "pads with zeros by a number of rows and columns"
+        )
+    return nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                     m.dilation, m.groups, bias=m.bias is not None, dtype=_dtype(m))
+
+
+def _plain_pooling(m: Any) -> None:
+    if getattr(m, "ceil_mode", False) or getattr(m, "return_indices", False) or \
+            not getattr(m, "count_include_pad", True) or \
+            getattr(m, "divisor_override", None) is not None:
+        raise UnsupportedLayerError(
+            f"{type(m).__name__} with ceil_mode, return_indices, count_include_pad=False or "
+            "divisor_override: glassnet pools with PyTorch's defaults only"
+        )
+
+
+@register_converter("MaxPool2d")
+def _max_pool2d(m: Any, convert: Any) -> nn.Module:
+    _plain_pooling(m)
+    return nn.MaxPool2d(m.kernel_size, m.stride, m.padding, m.dilation)
+
+
+@register_converter("AvgPool2d")
+def _avg_pool2d(m: Any, convert: Any) -> nn.Module:
+    _plain_pooling(m)
+    return nn.AvgPool2d(m.kernel_size, m.stride, m.padding)
+
+
+@register_converter("AdaptiveAvgPool2d")
+def _adaptive_avg_pool2d(m: Any, convert: Any) -> nn.Module:
+    return nn.AdaptiveAvgPool2d(m.output_size)
+
+
 @register_converter("Dropout")
 def _dropout(m: Any, convert: Any) -> nn.Module:
     return nn.Dropout(m.p)
+
+
+@register_converter("Dropout2d")
+def _dropout2d(m: Any, convert: Any) -> nn.Module:
+    return nn.Dropout2d(m.p)
 
 
 @register_converter("LeakyReLU")
@@ -132,8 +183,10 @@ def _sequential(m: Any, convert: Any) -> nn.Module:
 def from_torch(torch_module: Any) -> nn.Module:
     """The glassnet model equivalent to ``torch_module``, with its weights.
 
-    Supported: ``Sequential`` (also with named children) of ``Linear``, ``BatchNorm1d``,
-    ``Dropout``, ``Identity``, ``Flatten`` and the activations ``ReLU``, ``LeakyReLU``,
+    Supported: ``Sequential`` (also with named children) of ``Linear``, ``Conv2d``,
+    ``MaxPool2d``, ``AvgPool2d``, ``AdaptiveAvgPool2d``, ``BatchNorm1d``, ``BatchNorm2d``,
+    ``Dropout``, ``Dropout2d``, ``Identity``, ``Flatten`` and the activations ``ReLU``,
+    ``LeakyReLU``,
     ``Sigmoid``, ``Tanh``, ``Softplus``, ``Softmax``, ``LogSoftmax``, nested at will.
     The result has the torch model's state-dict keys and its train/eval mode, and float32
     or float64 weights as the torch model has.

@@ -9,6 +9,7 @@ QuadraticModel         y = b + sum_i w_i x_i + sum_{i<=j} v_ij x_i x_j   (d+1)(d
 LinearClassifier       s = W x + b (scores for C classes)          C (d + 1)
 LogisticRegression     p = sigma(w x + b), or softmax(W x + b)     (d + 1) or C (d + 1)
 MLP                    layers of linear maps and activations       see ``glassnet.nn.MLP``
+LeNet, ConvNet         convolutions and pooling, then an MLP       see ``glassnet.convnets``
 =====================  ==========================================  ====================
 
 Each is a ``glassnet.nn.Module`` with a JSON config, so it can be checkpointed; the
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from glassnet.convnets import ConvNet, LeNet
 from glassnet.nn import Module
 from glassnet.nn.linear import Linear
 from glassnet.nn.mlp import MLP
@@ -29,6 +31,8 @@ from glassnet.ops.shape import concatenate
 from glassnet.tensor import Tensor
 
 __all__ = [
+    "ConvNet",
+    "LeNet",
     "LinearClassifier",
     "LinearRegression",
     "LogisticRegression",

@@ -197,7 +197,8 @@ def _no_attributes(op: str) -> Exporter:
 
 
 for _cls, _op in ((nn.ReLU, "Relu"), (nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh"),
-                  (nn.Identity, "Identity"), (nn.Dropout, "Identity")):
+                  (nn.Identity, "Identity"), (nn.Dropout, "Identity"),
+                  (nn.Dropout2d, "Identity")):
     register_exporter(_cls)(_no_attributes(_op))  # Dropout: inference is the identity
 
 
@@ -262,6 +263,42 @@ def _export_batch_norm(m: nn.BatchNorm1d, g: Graph, x: Value, prefix: str) -> st
     shape = g.constant(prefix + "channel_shape", per_channel)
     y = g.node("Mul", [y, g.node("Reshape", [scale, shape])])
     return g.node("Add", [y, g.node("Reshape", [shift, shape])], name=prefix + "batchnorm")
+
+
+def _pads(padding: tuple[int, int]) -> list[int]:
+    """glassnet's symmetric (height, width) padding as ONNX's [top, left, bottom, right]."""
+    return [padding[0], padding[1], padding[0], padding[1]]
+
+
+@register_exporter(nn.Conv2d)
+def _export_conv2d(m: nn.Conv2d, g: Graph, x: Value, prefix: str) -> str:
+    inputs = [x.name, g.param(prefix + "weight", m.weight)]
+    if m.bias is not None:
+        inputs.append(g.param(prefix + "bias", m.bias))
+    return g.node("Conv", inputs, name=prefix + "conv", kernel_shape=list(m.kernel_size),
+                  strides=list(m.stride), pads=_pads(m.padding), dilations=list(m.dilation),
+                  group=m.groups)
+
+
+@register_exporter(nn.MaxPool2d)
+def _export_max_pool(m: nn.MaxPool2d, g: Graph, x: Value, prefix: str) -> str:
+    return g.node("MaxPool", [x.name], name=prefix + "maxpool", kernel_shape=list(m.kernel_size),
+                  strides=list(m.stride), pads=_pads(m.padding), dilations=list(m.dilation))
+
+
+@register_exporter(nn.AvgPool2d)
+def _export_avg_pool(m: nn.AvgPool2d, g: Graph, x: Value, prefix: str) -> str:
+    return g.node("AveragePool", [x.name], name=prefix + "avgpool",
+                  kernel_shape=list(m.kernel_size), strides=list(m.stride),
+                  pads=_pads(m.padding), count_include_pad=1)
+
+
+@register_exporter(nn.AdaptiveAvgPool2d)
+def _export_adaptive_avg_pool(m: nn.AdaptiveAvgPool2d, g: Graph, x: Value, prefix: str) -> str:
+    if m.output_size == (1, 1):
+        return g.node("GlobalAveragePool", [x.name], name=prefix + "globalavgpool")
+    k = [x.shape[2] // m.output_size[0], x.shape[3] // m.output_size[1]]
+    return g.node("AveragePool", [x.name], name=prefix + "avgpool", kernel_shape=k, strides=k)
 
 
 @register_exporter(nn.Sequential)
@@ -346,6 +383,22 @@ register_exporter(models.QuadraticModel)(_features_then_linear)
 
 
 # ---------------------------------------------------------------------- export
+@register_exporter(models.LeNet)
+@register_exporter(models.ConvNet)
+def _export_image_model(m: Any, g: Graph, x: Value, prefix: str) -> str:
+    """The input as (N, C, H, W) images (a Reshape, and a Transpose for channels-last
+    images), then ``features`` and ``classifier``."""
+    C, S = m.in_channels, m.image_size
+    image = np.asarray(m.image(Tensor(x.array)).data)
+    dims = [-1, S, S, C] if m.channels_last else [-1, C, S, S]
+    target = g.constant(prefix + "image_shape", np.array(dims, dtype=np.int64))
+    name = g.node("Reshape", [x.name, target], name=prefix + "image")
+    if m.channels_last:
+        name = g.node("Transpose", [name], name=prefix + "channels_first", perm=[0, 3, 1, 2])
+    v = g.module(m.features, Value(name, image), prefix + "features.")
+    return g.module(m.classifier, v, prefix + "classifier.").name
+
+
 def _example_array(example_input: Any) -> np.ndarray:
     x = np.asarray(example_input.data if isinstance(example_input, Tensor) else example_input)
     if x.dtype.kind in "iub":
@@ -396,8 +449,9 @@ def export(
     Parameters
     ----------
     model : glassnet.nn.Module
-        Built from the layers in ``EXPORTERS``: Linear, the activations, Dropout,
-        BatchNorm1d, Flatten, Identity, Sequential, MLP, Residual and the lecture's
+        Built from the layers in ``EXPORTERS``: Linear, Conv2d, MaxPool2d, AvgPool2d,
+        AdaptiveAvgPool2d, the activations, Dropout, Dropout2d, BatchNorm1d and
+        BatchNorm2d, Flatten, Identity, Sequential, MLP, Residual and the lecture's
         models (``glassnet.models``).
     path : path-like
         The file to write (``*.onnx``), atomically; its folder must exist.
@@ -701,19 +755,75 @@ def _import_reshape(node: Any, ctx: _Context) -> tuple[Any, str]:
     )
 
 
+def _window_attrs(node: Any, ctx: _Context, k: int = 2) -> dict[str, tuple[int, int]]:
+    """kernel_size, stride, padding and dilation of a 2-D Conv or pooling node."""
+    if ctx.attr(node, "auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or \
+            ctx.attr(node, "ceil_mode", 0):
+        raise UnsupportedLayerError(
+            f"{node.op_type} node '{node.name}': auto_pad and ceil_mode are not supported")
+    kernel = ctx.attr(node, "kernel_shape")
+    if kernel is None and node.op_type == "Conv":
+        kernel = list(ctx.const(node, 1, "the weight").shape[2:])
+    pads = list(ctx.attr(node, "pads", [0] * 2 * k))
+    if kernel is None or len(kernel) != k or pads[:k] != pads[k:]:
+        raise UnsupportedLayerError(
+            f"{node.op_type} node '{node.name}': glassnet reads 2-D windows with the same "
+            f"padding on both sides, got kernel {kernel} and pads {pads}"
+        )
+    return {"kernel_size": tuple(kernel), "stride": tuple(ctx.attr(node, "strides", [1] * k)),
+            "padding": tuple(pads[:k]), "dilation": tuple(ctx.attr(node, "dilations", [1] * k))}
+
+
+@register_importer("Conv")
+def _import_conv(node: Any, ctx: _Context) -> tuple[Any, str]:
+    weight = ctx.const(node, 1, "the weight")
+    bias = ctx.const(node, 2, "the bias") if ctx.has_input(node, 2) else None
+    attrs = _window_attrs(node, ctx)
+    groups = ctx.attr(node, "group", 1)
+    layer = nn.Conv2d(weight.shape[1] * groups, weight.shape[0], groups=groups,
+                      bias=bias is not None, dtype=_float_dtype(weight), **attrs)
+    layer.weight.data[...] = weight
+    if bias is not None:
+        layer.bias.data[...] = bias
+    return layer, node.output[0]
+
+
+@register_importer("MaxPool")
+def _import_max_pool(node: Any, ctx: _Context) -> tuple[Any, str]:
+    if len(node.output) > 1 and node.output[1]:
+        raise UnsupportedLayerError(f"MaxPool node '{node.name}' also outputs its indices")
+    return nn.MaxPool2d(**_window_attrs(node, ctx)), node.output[0]
+
+
+@register_importer("AveragePool")
+def _import_avg_pool(node: Any, ctx: _Context) -> tuple[Any, str]:
+    attrs = _window_attrs(node, ctx)
+    if attrs.pop("dilation") != (1, 1) or (
+            attrs["padding"] != (0, 0) and not ctx.attr(node, "count_include_pad", 0)):
+        raise UnsupportedLayerError(
+            f"AveragePool node '{node.name}': glassnet's AvgPool2d counts padded zeros "
+            "(count_include_pad=1) and has no dilation"
+        )
+    return nn.AvgPool2d(**attrs), node.output[0]
+
+
+register_importer("GlobalAveragePool")(_simple(lambda n, c: nn.AdaptiveAvgPool2d(1)))
+
+
 @register_importer("BatchNormalization")
 def _import_batch_norm(node: Any, ctx: _Context) -> tuple[Any, str]:
     if ctx.attr(node, "training_mode", 0):
         raise UnsupportedLayerError(f"BatchNormalization node '{node.name}' is in training mode")
     rank = len(ctx.shapes.get(node.input[0], [0, 0]))
-    if rank not in (2, 3):
+    if rank not in (2, 3, 4):
         raise UnsupportedLayerError(
             f"BatchNormalization node '{node.name}' on {rank}-D input: glassnet has "
-            "BatchNorm1d (2-D and 3-D input) only"
+            "BatchNorm1d (2-D and 3-D input) and BatchNorm2d (4-D) only"
         )
     scale, shift, mean, var = (ctx.const(node, i, what) for i, what in
                                enumerate(("scale", "bias", "mean", "var"), start=1))
-    layer = nn.BatchNorm1d(scale.shape[0], eps=_f32(ctx.attr(node, "epsilon", 1e-5)),
+    kind = nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d
+    layer = kind(scale.shape[0], eps=_f32(ctx.attr(node, "epsilon", 1e-5)),
                            momentum=_f32(1.0 - _f32(ctx.attr(node, "momentum", 0.9))),
                            dtype=_float_dtype(scale))
     for target, value in ((layer.weight.data, scale), (layer.bias.data, shift),
@@ -820,9 +930,10 @@ def load(path: str | os.PathLike[str], *, use_config: bool = True) -> Any:
     A file written by ``export`` is rebuilt from its stored config, the same classes
     with the file's weights (``use_config=False`` reads its nodes instead). Any other
     file is read node by node: a graph with one input and one output that is a chain of
-    the ops in ``IMPORTERS`` (Gemm, MatMul [+ Add], Relu, LeakyRelu, Sigmoid, Tanh,
-    Softplus, Softmax, LogSoftmax, Dropout, BatchNormalization, Flatten, Reshape as a
-    flatten, Identity) and residual blocks ``Add(x, f(x))``, into a ``Sequential``.
+    the ops in ``IMPORTERS`` (Gemm, MatMul [+ Add], Conv, MaxPool, AveragePool,
+    GlobalAveragePool, Relu, LeakyRelu, Sigmoid, Tanh, Softplus, Softmax, LogSoftmax,
+    Dropout, BatchNormalization, Flatten, Reshape as a flatten, Identity) and residual
+    blocks ``Add(x, f(x))``, into a ``Sequential``.
 
     Raises
     ------

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 REGRESSION_SETS = ("curve", "points")
-MODELS = ("linear", "logistic", "mlp", "quadratic", "linreg", "poly")
+MODELS = ("linear", "logistic", "mlp", "quadratic", "linreg", "poly", "cnn", "lenet", "convnet")
 LOSSES = {
     "softmax": "softmax_log_likelihood",
     "softmax-ce": "softmax_cross_entropy",
@@ -205,8 +205,12 @@ def build_model(
     batch_norm: bool = False,
     order: int = 3,
     activation: str = "relu",
+    input_shape: Sequence[int] | None = None,
 ) -> Any:
-    """A model of the lecture by name (see ``MODELS``)."""
+    """A model of the lecture by name (see ``MODELS``); the convolutional ones need the
+    images' ``input_shape`` ("lenet": LeNet-5; "cnn": ConvNet((16, 32)), a LeNet-style
+    network of two 3x3 convolution blocks; "convnet": ConvNet((32, 64)); see
+    ``glassnet.convnets``)."""
     from glassnet import models
 
     if kind in ("linreg", "poly"):
@@ -228,6 +232,15 @@ def build_model(
     if kind == "mlp":
         return models.MLP(in_features, list(hidden), num_classes, activation=activation,
                           dropout=dropout, batch_norm=batch_norm)
+    if kind in ("cnn", "lenet", "convnet"):
+        from glassnet.convnets import image_layout
+
+        C, S, last = image_layout(input_shape, kind)
+        if kind == "lenet":
+            return models.LeNet(num_classes, in_channels=C, image_size=S, channels_last=last)
+        return models.ConvNet((16, 32) if kind == "cnn" else (32, 64), num_classes,
+                              in_channels=C, image_size=S, batch_norm=batch_norm,
+                              dropout=dropout, channels_last=last)
     if kind == "quadratic":
         if in_features > 200:
             raise ValueError(

@@ -355,6 +355,7 @@ def fit(
     keep_best: str | None = "val_accuracy",
     restore_best: bool = False,
     compile: bool = False,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> History:
     """Train ``model`` by minibatch gradient descent and return its ``History``.
 
@@ -415,6 +416,10 @@ def fit(
         A batch of a new shape (the short last one), a change of mode or of a
         hyper-parameter (a scheduler's lr) records the step again. ``profile`` then puts
         the whole step under "step".
+    transform : callable, optional
+        Applied to the inputs of every training batch (data augmentation, e.g. a
+        ``glassnet.data.transforms.Compose``); validation and test inputs are left as
+        they are.
 
     Raises
     ------
@@ -491,6 +496,8 @@ def fit(
             idx = order[step * batch_size : (step + 1) * batch_size]
             xb = x_rows.take(X, idx)
             yb = y_rows.take(y, idx)
+            if transform is not None:  # augmentation: a new random version of each batch
+                xb = transform(xb)
             t1 = clock()
             if compiled is not None:
                 try:

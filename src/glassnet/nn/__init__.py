@@ -15,7 +15,8 @@ from glassnet.nn.activation import (
     Tanh,
 )
 from glassnet.nn.container import Sequential
-from glassnet.nn.dropout import Dropout
+from glassnet.nn.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from glassnet.nn.dropout import Dropout, Dropout2d
 from glassnet.nn.linear import Flatten, Identity, Linear
 from glassnet.nn.mlp import MLP
 from glassnet.nn.module import (
@@ -27,12 +28,13 @@ from glassnet.nn.module import (
     from_config,
     register_module,
 )
-from glassnet.nn.normalization import BatchNorm1d
+from glassnet.nn.normalization import BatchNorm1d, BatchNorm2d
 from glassnet.nn.parameter import Parameter
 from glassnet.nn.residual import Residual
 
 __all__ = [
-    "MLP", "BatchNorm1d", "Dropout", "Flatten", "Identity", "IncompatibleKeys", "LeakyReLU",
+    "MLP", "AdaptiveAvgPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d",
+    "Dropout", "Dropout2d", "Flatten", "MaxPool2d", "Identity", "IncompatibleKeys", "LeakyReLU",
     "Linear", "LogSoftmax", "Module", "ModuleDict", "ModuleList", "Parameter", "ReLU",
     "Residual", "Sequential", "Sigmoid", "Softmax", "Softplus", "Tanh", "count_parameters",
     "from_config", "functional", "init", "register_module",

@@ -1,4 +1,4 @@
-"""``Dropout``: inverted dropout, identity in evaluation mode."""
+"""``Dropout`` and ``Dropout2d``: inverted dropout, identity in evaluation mode."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from glassnet.nn.functional import _check_p, dropout, dropout_mask
+from glassnet.nn.functional import _check_p, dropout, dropout2d, dropout_mask
 from glassnet.nn.module import Module
 from glassnet.random import get_generator
 from glassnet.tensor import Tensor
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -52,3 +52,24 @@ class Dropout(Module):
 
     def get_config(self) -> dict[str, Any]:
         return self._config(p=self.p)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) input with probability p, scale the rest.
+
+    One keep-decision per (sample, channel), shape (N, C, 1, 1), kept in ``last_mask``:
+    neighbouring pixels of a feature map are strongly correlated, so dropping single
+    pixels would hardly regularise a convolutional layer.
+
+    Equivalent: ``torch.nn.Dropout2d(p)`` on 4-D input.
+    """
+
+    def forward(self, x: Any) -> Tensor:
+        shape = np.shape(getattr(x, "data", x))
+        if len(shape) != 4:
+            raise ValueError(f"Dropout2d expects input of shape (N, C, H, W), got {shape}")
+        if not self.training or self.p == 0.0:
+            self.last_mask = None
+            return dropout2d(x, self.p, training=False)
+        self.last_mask = dropout_mask(shape[:2] + (1, 1), self.p, self.generator)
+        return dropout2d(x, self.p, training=True, mask=self.last_mask)

@@ -1,7 +1,8 @@
 """Layer functions without state: the computations behind the layer modules.
 
-``linear`` and ``batch_norm`` call the fused primitives of ``glassnet.ops.nn``;
-``dropout`` and ``stochastic_depth`` are composites (a product with a constant mask).
+``linear`` and ``batch_norm`` call the fused primitives of ``glassnet.ops.nn``; ``conv2d``,
+the poolings and ``pad`` those of ``glassnet.ops.conv``; ``dropout``, ``dropout2d`` and
+``stochastic_depth`` are composites (a product with a constant mask).
 The activations are the Tensor operations of the core (``glassnet.relu`` etc.), repeated
 here so that ``glassnet.nn.functional`` reads like ``torch.nn.functional``.
 """
@@ -22,18 +23,25 @@ from glassnet.functional import (
     softplus,
     tanh,
 )
+from glassnet.ops.conv import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d, Pad
 from glassnet.ops.nn import BatchNormFn, LinearFn, LinearReluFn, _channel_axes
 from glassnet.random import get_generator
 from glassnet.tensor import Tensor
 
 __all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
     "batch_norm",
+    "conv2d",
     "dropout",
+    "dropout2d",
     "dropout_mask",
     "leaky_relu",
     "linear",
     "linear_relu",
     "log_softmax",
+    "max_pool2d",
+    "pad",
     "relu",
     "sigmoid",
     "softmax",
@@ -64,6 +72,66 @@ def linear_relu(x: Any, weight: Any, bias: Any = None) -> Tensor:
     Equivalent: ``torch.relu(torch.nn.functional.linear(x, weight, bias))``.
     """
     return LinearReluFn.apply(x, weight, bias)
+
+
+def conv2d(
+    x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+    dilation: Any = 1, groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation), one node (``glassnet.ops.conv.Conv2d``).
+
+    Shapes: x (N, C, H, W), weight (O, C / groups, KH, KW), bias (O,) or None ->
+    (N, O, OH, OW). ``stride``, ``padding`` (zeros on each side), ``dilation``: an int or
+    an (height, width) pair.
+    Equivalent: ``torch.nn.functional.conv2d`` (same arguments).
+    """
+    return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                        groups=groups)
+
+
+def max_pool2d(
+    x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1
+) -> Tensor:
+    """The largest entry of each window (``glassnet.ops.conv.MaxPool2d``); stride None
+    means the kernel size. Equivalent: ``torch.nn.functional.max_pool2d``."""
+    return MaxPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                           dilation=dilation)
+
+
+def avg_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Tensor:
+    """The mean of each window, padded zeros included (``glassnet.ops.conv.AvgPool2d``).
+    Equivalent: ``torch.nn.functional.avg_pool2d``."""
+    return AvgPool2d.apply(x, kernel_size=kernel_size, stride=stride, padding=padding)
+
+
+def adaptive_avg_pool2d(x: Any, output_size: Any) -> Tensor:
+    """Average pooling to an (oh, ow) image whose sizes divide H and W.
+
+    Output 1 (or (1, 1)) is the global average (``glassnet.ops.conv.AdaptiveAvgPool2d``);
+    other sizes are ``avg_pool2d`` with kernel = stride = (H / oh, W / ow).
+    Equivalent: ``torch.nn.functional.adaptive_avg_pool2d`` (for those sizes).
+    """
+    x = _tensor(x)
+    size = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    if x.ndim != 4:
+        raise ValueError(f"adaptive_avg_pool2d expects (N, C, H, W), got {x.shape}")
+    if size == (1, 1):
+        return AdaptiveAvgPool2d.apply(x)
+    H, W = x.shape[2:]
+    if len(size) != 2 or min(size) < 1 or H % size[0] or W % size[1]:
+        raise ValueError(
+            f"adaptive_avg_pool2d: output size {output_size!r} must divide the input's "
+            f"(H, W) = {(H, W)}"
+        )
+    k = (H // size[0], W // size[1])
+    return AvgPool2d.apply(x, kernel_size=k, stride=k)
+
+
+def pad(x: Any, pad: Any, value: float = 0.0) -> Tensor:
+    """Constant padding, widths in PyTorch's order: (left, right) for the last axis, then
+    (top, bottom), ... (``glassnet.ops.conv.Pad``). Equivalent:
+    ``torch.nn.functional.pad(x, pad, value=value)``."""
+    return Pad.apply(x, pad=tuple(pad), value=value)
 
 
 def batch_norm(
@@ -213,6 +281,25 @@ def dropout(
 def _keep_scale(mask: np.ndarray, p: float, dtype: Any) -> np.ndarray:
     """keep / (1 - p) in ``dtype``: the factor inverted dropout multiplies by."""
     return np.asarray(mask, dtype=dtype) * np.asarray(1.0 / (1.0 - p), dtype=dtype)
+
+
+def dropout2d(
+    x: Any, p: float = 0.5, training: bool = True, generator: Any = None,
+    mask: np.ndarray | None = None,
+) -> Tensor:
+    """Channel dropout: zero whole feature maps (N, C, H, W) with probability p.
+
+    Forward: out = x * keep / (1 - p), keep ~ Bernoulli(1 - p) of shape (N, C, 1, 1) (or
+    the given boolean ``mask`` of that shape); identity when not training or p = 0.
+    Gradient: dx = dout * keep / (1 - p) (a composite).
+    Equivalent: ``torch.nn.functional.dropout2d(x, p, training)`` on 4-D input.
+    """
+    x = _tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"dropout2d expects input of shape (N, C, H, W), got {x.shape}")
+    if mask is None and training:
+        mask = dropout_mask(x.shape[:2] + (1, 1), p, generator)
+    return dropout(x, p, training=training, mask=mask)
 
 
 def stochastic_depth(

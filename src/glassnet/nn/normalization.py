@@ -1,4 +1,4 @@
-"""``BatchNorm1d``: batch normalisation over (N, C) or (N, C, L) input."""
+"""``BatchNorm1d`` and ``BatchNorm2d``: batch normalisation per channel (axis 1)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from glassnet.nn.module import Module
 from glassnet.nn.parameter import Parameter
 from glassnet.tensor import Tensor
 
-__all__ = ["BatchNorm1d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
 
 
 class BatchNorm1d(Module):
@@ -85,13 +85,16 @@ class BatchNorm1d(Module):
             self.running_var[...] = 1.0
             self.num_batches_tracked[...] = 0
 
-    def forward(self, x: Any) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x)
+    def _check_input(self, x: Tensor) -> None:
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm1d({self.num_features}) expects input of shape (N, "
                 f"{self.num_features}) or (N, {self.num_features}, L), got {x.shape}"
             )
+
+    def forward(self, x: Any) -> Tensor:
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        self._check_input(x)
         return batch_norm(
             x,
             self.running_mean,
@@ -121,3 +124,20 @@ class BatchNorm1d(Module):
             track_running_stats=self.track_running_stats,
             dtype=dtype,
         )
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation of images (N, C, H, W): statistics per channel over N, H, W.
+
+    Same parameters, buffers and conventions as ``BatchNorm1d`` (biased variance to
+    normalise, unbiased, m = N H W, for the running variance).
+
+    Equivalent: ``torch.nn.BatchNorm2d`` (same conventions and state-dict keys).
+    """
+
+    def _check_input(self, x: Tensor) -> None:
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm2d({self.num_features}) expects input of shape (N, "
+                f"{self.num_features}, H, W), got {x.shape}"
+            )

@@ -100,18 +100,23 @@ class LinearReluFn(LinearFn):
 
 
 def _channel_axes(ndim: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(reduced axes, per-channel broadcast shape suffix) for (N, C) or (N, C, L)."""
+    """(reduced axes, per-channel broadcast shape suffix) for (N, C), (N, C, L) or
+    (N, C, H, W)."""
     if ndim == 2:
         return (0,), ()
     if ndim == 3:
         return (0, 2), (1,)
-    raise ValueError(f"batch norm expects input of shape (N, C) or (N, C, L), got {ndim}-D")
+    if ndim == 4:
+        return (0, 2, 3), (1, 1)
+    raise ValueError(
+        f"batch norm expects input of shape (N, C), (N, C, L) or (N, C, H, W), got {ndim}-D")
 
 
 class BatchNormFn(Function):
     """Batch normalisation with batch statistics (training mode), per channel.
 
-    Forward: over the batch axes (N for (N, C); N and L for (N, C, L)), with m entries
+    Forward: over the batch axes (N for (N, C); N and L for (N, C, L); N, H and W for
+    (N, C, H, W)), with m entries
     per channel: mu = mean(x), var = mean((x - mu)^2) (biased), xhat = (x - mu) /
     sqrt(var + eps), out = gamma * xhat + beta. ``mean``/``var`` may be passed in when
     the caller already computed them (they must be exactly the batch statistics).
