@@ -70,7 +70,7 @@ __all__ = [
 _SUBMODULES = {
     "autograd", "checkpoint", "cli", "data", "exercises", "experiments", "functional", "interop",
     "losses", "metrics", "models", "nn", "onnx", "ops", "optim", "random", "regularizers",
-    "report", "rl", "semisupervised", "sklearn", "training", "unsupervised",
+    "report", "rl", "semisupervised", "sklearn", "sweep", "training", "unsupervised",
 }
 _LAZY = {
     "save": ("glassnet.checkpoint", "save"),
