@@ -469,7 +469,8 @@ TRAIN_VALUES = {
     "batch_norm": True, "order": "2", "loss": "hinge", "optimizer": "adam", "lr": "0.003",
     "momentum": "0.5", "weight_decay": "1e-4", "batch_size": "16", "epochs": "3",
     "regularizer": "l2:0.001,maxnorm:3", "schedule": "none", "val_fraction": "0.2",
-    "patience": "2", "no_early_stop": True, "seed": "7",
+    "patience": "2", "no_early_stop": True, "seed": "7", "augment": "crop,flip",
+    "compile": True,
 }
 
 
